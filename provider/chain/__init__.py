@@ -1,0 +1,1 @@
+"""Chain adapter: web3 connections, Ocean contract ABIs and addresses, transactions."""

@@ -1,0 +1,130 @@
+"""Web3 connections and the per-chain handle the services use.
+
+`ChainClient` owns one web3 instance, the provider's key on that chain and the Ocean
+contract addresses. It translates connection failures into `Unavailable`, so a dead node
+becomes a 503 with a safe message instead of a stack trace that names the RPC URL.
+"""
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
+from provider.config import ChainSettings, Settings
+from provider.errors import ConfigurationError, Unavailable
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def make_web3(url: str, timeout: float = 30.0) -> Web3:
+    if url.startswith(("ws://", "wss://")):
+        raise ConfigurationError("websocket RPC URLs are not supported; use http(s)")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError("NETWORK_URL must be an http(s) URL")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return w3
+
+
+class ChainClient:
+    """Everything the provider does on one chain goes through here."""
+
+    def __init__(self, chain: ChainSettings, addresses: dict[str, Any], receipt_timeout: float):
+        self.chain_id = chain.chain_id
+        self.settings = chain
+        self.receipt_timeout = receipt_timeout
+        self._addresses = addresses
+        self._local = threading.local()
+        self.account: LocalAccount = Account.from_key(chain.private_key)
+
+    # web3 instances keep an HTTP session; one per thread keeps them independent.
+    @property
+    def w3(self) -> Web3:
+        w3 = getattr(self._local, "w3", None)
+        if w3 is None:
+            w3 = self._local.w3 = make_web3(self.settings.rpc_url)
+        return w3
+
+    @property
+    def provider_address(self) -> str:
+        return self.account.address
+
+    @cached_property
+    def network_name(self) -> str:
+        return network_display_name(self._addresses, self.chain_id)
+
+    @cached_property
+    def contract_addresses(self) -> dict[str, Any]:
+        return network_entry(self._addresses, self.chain_id)[1]
+
+    def contract_address(self, name: str) -> str:
+        try:
+            value = self.contract_addresses[name]
+        except KeyError:
+            raise ConfigurationError(f"address file has no {name} for chain {self.chain_id}") from None
+        return to_checksum_address(value)
+
+    @property
+    def start_block(self) -> int:
+        return int(self.contract_addresses.get("startBlock", 0))
+
+    @property
+    def fee_token(self) -> str:
+        """PROVIDER_FEE_TOKEN for this chain, else OCEAN, else the zero address."""
+        if self.settings.fee_token:
+            return to_checksum_address(self.settings.fee_token)
+        try:
+            return self.contract_address("Ocean")
+        except ConfigurationError:
+            return ZERO_ADDRESS
+
+    def contract(self, name: str, address: str) -> Contract:
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi(name))
+
+    def factory(self) -> Contract:
+        return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))
+
+    def call(self, fn, *args, **kwargs):
+        """Run a web3 call, turning transport failures into a client-safe 503."""
+        try:
+            return fn(*args, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Unavailable(f"Provider {self.network_name}: chain node unreachable") from exc
+
+
+class Chains:
+    """The configured chains, keyed by chain id."""
+
+    def __init__(self, settings: Settings):
+        addresses = read_address_file(settings.address_file) if settings.address_file.exists() else {}
+        self._clients = {
+            chain_id: ChainClient(chain, addresses, settings.receipt_timeout)
+            for chain_id, chain in settings.chains.items()
+        }
+
+    def __iter__(self):
+        return iter(self._clients.values())
+
+    def ids(self) -> list[int]:
+        return sorted(self._clients)
+
+    def get(self, chain_id) -> ChainClient:
+        try:
+            return self._clients[int(chain_id)]
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError(f"Unconfigured chain_id {chain_id}") from None
+
+    def find(self, chain_id) -> ChainClient | None:
+        try:
+            return self._clients.get(int(chain_id))
+        except (TypeError, ValueError):
+            return None

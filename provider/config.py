@@ -1,0 +1,303 @@
+"""Typed settings, loaded once.
+
+`config.ini` holds every default; an environment variable overrides a key (the variable's
+name is written next to the key in the file, and listed in `_ENV` below). The result is one
+frozen `Settings` object handed to `create_app`; nothing reads the environment afterwards.
+"""
+from __future__ import annotations
+
+import configparser
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from provider.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INI = PROJECT_ROOT / "config.ini"
+BARGE_ADDRESS_FILE = Path.home() / ".ocean" / "ocean-contracts" / "artifacts" / "address.json"
+DEVELOPMENT_CHAIN_ID = 8996
+
+# (section, key) -> environment variable that overrides it.
+_ENV: dict[tuple[str, str], str] = {
+    ("provider", "mode"): "PROVIDER_MODE",
+    ("provider", "bind"): "PROVIDER_BIND",
+    ("provider", "public_url"): "PROVIDER_URL",
+    ("provider", "authorized_decrypters"): "AUTHORIZED_DECRYPTERS",
+    ("provider", "log_level"): "LOG_LEVEL",
+    ("chain", "network_url"): "NETWORK_URL",
+    ("chain", "private_key"): "PROVIDER_PRIVATE_KEY",
+    ("chain", "universal_private_key"): "UNIVERSAL_PRIVATE_KEY",
+    ("chain", "chain_id"): "CHAIN_ID",
+    ("chain", "address_file"): "ADDRESS_FILE",
+    ("chain", "provider_fee_token"): "PROVIDER_FEE_TOKEN",
+    ("chain", "receipt_timeout"): "RECEIPT_TIMEOUT",
+    ("storage", "path"): "STORAGE_PATH",
+    ("storage", "redis_connection"): "REDIS_CONNECTION",
+    ("indexer", "aquarius_url"): "AQUARIUS_URL",
+    ("indexer", "enabled"): "INDEXER_ENABLED",
+    ("indexer", "poll_interval"): "INDEXER_POLL_INTERVAL",
+    ("indexer", "batch_blocks"): "INDEXER_BATCH_BLOCKS",
+    ("indexer", "start_block"): "INDEXER_START_BLOCK",
+    ("indexer", "lease_seconds"): "INDEXER_LEASE_SECONDS",
+    ("access", "allow_non_public_ip"): "ALLOW_NON_PUBLIC_IP",
+    ("access", "request_timeout"): "REQUEST_TIMEOUT",
+    ("access", "max_checksum_length"): "MAX_CHECKSUM_LENGTH",
+    ("access", "ipfs_gateway"): "IPFS_GATEWAY",
+    ("access", "arweave_gateway"): "ARWEAVE_GATEWAY",
+    ("development", "mnemonic"): "DEV_MNEMONIC",
+    ("development", "provider_account_index"): "DEV_PROVIDER_ACCOUNT_INDEX",
+    ("development", "allow_non_public_ip"): "DEV_ALLOW_NON_PUBLIC_IP",
+}
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    chain_id: int
+    rpc_url: str
+    private_key: str = field(repr=False)
+    fee_token: str | None  # None: OCEAN from the address file
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    sqlite_path: Path
+    redis_url: str | None
+
+
+@dataclass(frozen=True)
+class IndexerSettings:
+    aquarius_url: str | None
+    enabled: bool
+    poll_interval: float
+    batch_blocks: int
+    start_block: int | None
+    lease_seconds: float
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    allow_non_public_ip: bool
+    request_timeout: float
+    max_checksum_length: int
+    ipfs_gateway: str
+    arweave_gateway: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    bind: str
+    public_url: str
+    log_level: str
+    chains: Mapping[int, ChainSettings]
+    universal_private_key: str = field(repr=False)
+    address_file: Path
+    receipt_timeout: float
+    authorized_decrypters: tuple[str, ...]
+    storage: StorageSettings
+    indexer: IndexerSettings
+    access: AccessSettings
+    dev_mnemonic: str = field(repr=False)
+
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    def chain(self, chain_id: int) -> ChainSettings:
+        try:
+            return self.chains[int(chain_id)]
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError(f"Unconfigured chain_id {chain_id}") from None
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def dev_account_key(mnemonic: str, index: int) -> str:
+    """Private key (0x-hex) of a BIP-44 account of the development mnemonic."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key.hex()
+
+
+def _as_bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+
+
+def _as_number(value: str, name: str, kind=float):
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+
+
+def _maybe_json(value: str):
+    value = value.strip()
+    if value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"invalid JSON value: {exc.msg}") from None
+    return value
+
+
+def _read_raw(ini_path: Path, environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
+    if not parser.read(ini_path):
+        raise ConfigurationError(f"cannot read configuration file {ini_path}")
+    raw = {(s, k): v.strip() for s in parser.sections() for k, v in parser.items(s)}
+    for key, env_name in _ENV.items():
+        if env_name in environ:
+            raw[key] = environ[env_name].strip()
+    return raw
+
+
+def _chains(raw, mode: str, dev_key: str | None, ask_chain_id) -> dict[int, ChainSettings]:
+    urls = _maybe_json(raw[("chain", "network_url")])
+    keys = _maybe_json(raw[("chain", "private_key")])
+    fee_tokens = _maybe_json(raw[("chain", "provider_fee_token")])
+    if not keys:
+        if mode != "development":
+            raise ConfigurationError("PROVIDER_PRIVATE_KEY is required in production mode")
+        keys = dev_key
+    if isinstance(urls, dict) != isinstance(keys, dict):
+        raise ConfigurationError(
+            "NETWORK_URL and PROVIDER_PRIVATE_KEY must both be single or both json encoded."
+        )
+    if isinstance(urls, dict):
+        if not urls:
+            raise ConfigurationError("No chains configured")
+        pairs = {}
+        for chain_id, url in urls.items():
+            if str(chain_id) not in keys:
+                raise ConfigurationError(f"no PROVIDER_PRIVATE_KEY for chain {chain_id}")
+            pairs[int(chain_id)] = (url, keys[str(chain_id)])
+    else:
+        if not urls:
+            raise ConfigurationError("No chains configured")
+        chain_id_text = raw[("chain", "chain_id")]
+        chain_id = int(chain_id_text) if chain_id_text else ask_chain_id(urls)
+        pairs = {chain_id: (urls, keys)}
+
+    chains = {}
+    for chain_id, (url, key) in pairs.items():
+        if isinstance(fee_tokens, dict):
+            fee_token = fee_tokens.get(str(chain_id))
+        else:
+            fee_token = fee_tokens or None
+        chains[chain_id] = ChainSettings(chain_id, url, _normalise_key(key), fee_token)
+    return chains
+
+
+def _normalise_key(key: str) -> str:
+    key = key.strip()
+    body = key[2:] if key.lower().startswith("0x") else key
+    if len(body) != 64:
+        raise ConfigurationError("a private key must be 32 bytes of hex")
+    try:
+        bytes.fromhex(body)
+    except ValueError:
+        raise ConfigurationError("a private key must be 32 bytes of hex") from None
+    return "0x" + body.lower()
+
+
+def _ask_node_for_chain_id(url: str) -> int:
+    from web3 import Web3
+
+    from provider.chain.client import make_web3
+
+    w3: Web3 = make_web3(url)
+    return int(w3.eth.chain_id)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    ini_path: Path | str | None = None,
+    ask_chain_id=_ask_node_for_chain_id,
+) -> Settings:
+    """Read `config.ini`, apply environment overrides, and validate everything once."""
+    environ = os.environ if environ is None else environ
+    raw = _read_raw(Path(ini_path or environ.get("PROVIDER_CONFIG") or DEFAULT_INI), environ)
+    mode = raw[("provider", "mode")].lower()
+    if mode not in ("development", "production"):
+        raise ConfigurationError(f"PROVIDER_MODE must be development or production, not {mode!r}")
+    development = mode == "development"
+
+    mnemonic = raw[("development", "mnemonic")]
+    dev_key = None
+    if development:
+        index = _as_number(raw[("development", "provider_account_index")], "DEV_PROVIDER_ACCOUNT_INDEX", int)
+        dev_key = dev_account_key(mnemonic, index)
+    chains = _chains(raw, mode, dev_key, ask_chain_id)
+
+    universal = raw[("chain", "universal_private_key")]
+    if universal:
+        universal = _normalise_key(universal)
+    elif len(chains) == 1:
+        universal = next(iter(chains.values())).private_key
+    else:
+        raise ConfigurationError("UNIVERSAL_PRIVATE_KEY is required when keys are JSON encoded")
+
+    address_file_text = raw[("chain", "address_file")]
+    if address_file_text:
+        address_file = Path(address_file_text).expanduser()
+    elif development or BARGE_ADDRESS_FILE.exists():
+        address_file = BARGE_ADDRESS_FILE
+    else:
+        from provider.chain.contracts import bundled_address_file
+
+        address_file = bundled_address_file()
+
+    decrypters = _maybe_json(raw[("provider", "authorized_decrypters")] or "[]")
+    if not isinstance(decrypters, list):
+        raise ConfigurationError("AUTHORIZED_DECRYPTERS must be a JSON list")
+
+    allow_non_public = _as_bool(raw[("access", "allow_non_public_ip")], "ALLOW_NON_PUBLIC_IP")
+    if development and "ALLOW_NON_PUBLIC_IP" not in environ:
+        allow_non_public = _as_bool(raw[("development", "allow_non_public_ip")], "DEV_ALLOW_NON_PUBLIC_IP")
+
+    storage_path = Path(raw[("storage", "path")]).expanduser()
+    if not storage_path.is_absolute():
+        storage_path = PROJECT_ROOT / storage_path
+    start_block = raw[("indexer", "start_block")]
+
+    return Settings(
+        mode=mode,
+        bind=raw[("provider", "bind")],
+        public_url=raw[("provider", "public_url")].rstrip("/"),
+        log_level=raw[("provider", "log_level")].upper(),
+        chains=chains,
+        universal_private_key=universal,
+        address_file=address_file,
+        receipt_timeout=_as_number(raw[("chain", "receipt_timeout")], "RECEIPT_TIMEOUT"),
+        authorized_decrypters=tuple(str(d) for d in decrypters),
+        storage=StorageSettings(
+            sqlite_path=storage_path,
+            redis_url=raw[("storage", "redis_connection")] or None,
+        ),
+        indexer=IndexerSettings(
+            aquarius_url=raw[("indexer", "aquarius_url")].rstrip("/") or None,
+            enabled=_as_bool(raw[("indexer", "enabled")], "INDEXER_ENABLED"),
+            poll_interval=_as_number(raw[("indexer", "poll_interval")], "INDEXER_POLL_INTERVAL"),
+            batch_blocks=_as_number(raw[("indexer", "batch_blocks")], "INDEXER_BATCH_BLOCKS", int),
+            start_block=_as_number(start_block, "INDEXER_START_BLOCK", int) if start_block else None,
+            lease_seconds=_as_number(raw[("indexer", "lease_seconds")], "INDEXER_LEASE_SECONDS"),
+        ),
+        access=AccessSettings(
+            allow_non_public_ip=allow_non_public,
+            request_timeout=_as_number(raw[("access", "request_timeout")], "REQUEST_TIMEOUT"),
+            max_checksum_length=_as_number(raw[("access", "max_checksum_length")], "MAX_CHECKSUM_LENGTH", int),
+            ipfs_gateway=raw[("access", "ipfs_gateway")],
+            arweave_gateway=raw[("access", "arweave_gateway")],
+        ),
+        dev_mnemonic=mnemonic,
+    )
