@@ -1,0 +1,39 @@
+"""Application factory: `create_app(settings)` wires settings, services and blueprints.
+
+Nothing runs at import time. Background work (the chain indexer) starts only when asked,
+so gunicorn workers start it after they fork.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from provider.config import Settings, load_settings
+from provider.services import ProviderServices, build_services
+
+VERSION = "2.1.6"  # the reference Provider API version this one speaks
+
+
+def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    services = build_services(settings)
+    app.extensions["provider"] = services
+
+    from provider.routes import aquarius, auth, documents, errors, root
+
+    errors.init_app(app)
+    app.register_blueprint(root.bp)
+    app.register_blueprint(auth.bp, url_prefix="/api/services")
+    app.register_blueprint(documents.bp, url_prefix="/api/services")
+    app.register_blueprint(aquarius.bp, url_prefix="/api/aquarius")
+    if start_background:
+        services.start_background()
+    return app
+
+
+def services_of(app: Flask) -> ProviderServices:
+    return app.extensions["provider"]

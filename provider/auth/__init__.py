@@ -1,0 +1,1 @@
+"""Request authentication: signatures, nonces and auth tokens."""

@@ -1,0 +1,94 @@
+"""The request-signature scheme of Ocean clients, as pure functions.
+
+    h      = keccak256(utf8(message + str(nonce)))
+    digest = keccak256(b"\\x19Ethereum Signed Message:\\n32" + h)
+    sig    = r (32) || s (32) || v (1)
+
+ocean.py signs with v = 0/1, ocean.js and wallets with v = 27/28; both are accepted. The
+recovered address is compared in checksummed form.
+
+>>> key = "0x" + "11" * 32
+>>> sig = sign_message(key, "did:op:abc1")
+>>> recover_signer("did:op:abc1", sig) == address_of(key)
+True
+>>> recover_signer("did:op:abc1", sig[:-2] + format(int(sig[-2:], 16) - 27, "02x")) == address_of(key)
+True
+"""
+from __future__ import annotations
+
+from eth_keys import keys
+from eth_keys.exceptions import BadSignature, ValidationError
+from eth_utils import is_address, keccak, to_checksum_address
+
+_PREFIX = b"\x19Ethereum Signed Message:\n32"
+
+
+class SignatureError(Exception):
+    """The signature cannot be parsed or does not recover to an address."""
+
+
+def message_digest(message: str) -> bytes:
+    """The 32-byte digest that is signed for a request message."""
+    return keccak(_PREFIX + keccak(message.encode("utf-8")))
+
+
+def prefixed_hash_digest(hash32: bytes) -> bytes:
+    """EIP-191 digest over an existing 32-byte hash (provider fees, DDO validation proofs)."""
+    if len(hash32) != 32:
+        raise ValueError("expected a 32-byte hash")
+    return keccak(_PREFIX + hash32)
+
+
+def parse_signature(signature: str) -> keys.Signature:
+    text = signature.removeprefix("0x") if isinstance(signature, str) else ""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise SignatureError("signature is not hex") from None
+    if len(raw) != 65:
+        raise SignatureError("signature must be 65 bytes")
+    v = raw[64]
+    if v in (27, 28):
+        v -= 27
+    if v not in (0, 1):
+        raise SignatureError("signature v must be 0, 1, 27 or 28")
+    try:
+        return keys.Signature(vrs=(v, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")))
+    except (ValidationError, ValueError) as exc:
+        raise SignatureError("malformed signature") from exc
+
+
+def recover_digest_signer(digest: bytes, signature: str) -> str:
+    sig = parse_signature(signature)
+    try:
+        return sig.recover_public_key_from_msg_hash(digest).to_checksum_address()
+    except (BadSignature, ValidationError, ValueError) as exc:
+        raise SignatureError("signature does not recover to an address") from exc
+
+
+def recover_signer(message: str, signature: str) -> str:
+    """Checksummed address that signed `message` (already including the nonce)."""
+    return recover_digest_signer(message_digest(message), signature)
+
+
+def same_address(a: str, b: str) -> bool:
+    """Address equality regardless of case; False for anything that is not an address."""
+    return isinstance(a, str) and isinstance(b, str) and is_address(a) and is_address(b) and (
+        to_checksum_address(a) == to_checksum_address(b)
+    )
+
+
+def address_of(private_key: str) -> str:
+    return keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x"))).public_key.to_checksum_address()
+
+
+def sign_digest(private_key: str, digest: bytes) -> tuple[int, bytes, bytes]:
+    """(v in 27/28, r, s) over a 32-byte digest; the form contracts ecrecover."""
+    sig = keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x"))).sign_msg_hash(digest)
+    return sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+
+
+def sign_message(private_key: str, message: str) -> str:
+    """0x-hex signature with v = 27/28, as ocean.js produces."""
+    v, r, s = sign_digest(private_key, message_digest(message))
+    return "0x" + (r + s + bytes([v])).hex()

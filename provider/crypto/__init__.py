@@ -1,0 +1,1 @@
+"""Cryptography adapters: ECIES to the provider key."""

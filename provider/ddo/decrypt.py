@@ -1,0 +1,116 @@
+"""The decrypt endpoint's rules: who may read a published document, and its integrity.
+
+Checks run in the reference's order (provider-api.md §2.4): signature and nonce (consumed
+first), authorised decrypters, NFT from the Ocean factory, the document (from the
+transaction or the arguments), the on-chain metadata state, decryption and decompression,
+then the hash. Two fixes: decrypter addresses match regardless of case, and a transaction's
+metadata logs are taken only from the NFT named in the request, so a transaction that
+touches several NFTs cannot make us decrypt another one's document under this NFT's checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_utils import is_address, to_checksum_address
+from web3.exceptions import TransactionNotFound, Web3Exception
+
+from provider.auth.service import RequestAuthenticator
+from provider.auth.signatures import same_address
+from provider.chain.client import Chains
+from provider.ddo.documents import (
+    DECRYPTABLE_STATES, REFUSED_STATE_MESSAGES, DocumentError, decode_document, hash_matches,
+)
+from provider.errors import BadRequest, Forbidden, ValidationError
+
+
+@dataclass(frozen=True)
+class DecryptRequest:
+    decrypter_address: str
+    chain_id: object
+    nft_address: str
+    nonce: object
+    signature: str | None
+    auth_token: str | None
+    transaction_id: str | None
+    encrypted_document: str | None
+    flags: object
+    document_hash: str | None
+
+
+def _hex_bytes(value) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("not a hex string")
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+class DecryptService:
+    def __init__(self, chains: Chains, authenticator: RequestAuthenticator, authorized_decrypters: tuple[str, ...]):
+        self.chains = chains
+        self.authenticator = authenticator
+        self.authorized = authorized_decrypters
+
+    def decrypt(self, req: DecryptRequest) -> bytes:
+        for name, value in (("decrypterAddress", req.decrypter_address), ("dataNftAddress", req.nft_address)):
+            if not is_address(value):
+                raise ValidationError.field(name, f"The {name} field must be an address.")
+        message = f"{req.transaction_id if req.transaction_id else req.nft_address}{req.decrypter_address}{req.chain_id}"
+        self.authenticator.authorize(
+            signer=req.decrypter_address, message=message, nonce=req.nonce,
+            signature=req.signature, auth_token=req.auth_token,
+        )
+        chain = self.chains.find(req.chain_id)
+        if chain is None:
+            raise BadRequest("Unsupported chain ID")
+        if self.authorized and not any(same_address(a, req.decrypter_address) for a in self.authorized):
+            raise Forbidden("Decrypter not authorized")
+
+        nft = to_checksum_address(req.nft_address)
+        listed = chain.call(lambda: chain.factory().functions.erc721List(nft).call())
+        if to_checksum_address(listed) != nft:
+            raise BadRequest("Asset not deployed by the data NFT factory.")
+
+        if req.transaction_id:
+            data, flags, document_hash = self._from_transaction(chain, nft, req.transaction_id)
+        else:
+            try:
+                data = _hex_bytes(req.encrypted_document)
+                flags = int(req.flags)
+                if not 0 <= flags <= 255:
+                    raise ValueError("flags is one byte")
+                document_hash = _hex_bytes(req.document_hash)
+                if len(document_hash) != 32:
+                    raise ValueError("hash is 32 bytes")
+            except (TypeError, ValueError):
+                raise BadRequest("Failed to convert input args to bytes.") from None
+
+        state = chain.call(lambda: chain.contract("ERC721Template", nft).functions.getMetaData().call()[2])
+        if state in REFUSED_STATE_MESSAGES:
+            raise Forbidden(REFUSED_STATE_MESSAGES[state])
+        if state not in DECRYPTABLE_STATES:
+            raise BadRequest("Invalid MetadataState")
+
+        try:
+            document = decode_document(data, flags, chain.settings.private_key)
+        except DocumentError as exc:
+            raise BadRequest(str(exc)) from None
+        if not hash_matches(document, document_hash, flags):
+            raise BadRequest("Checksum doesn't match.")
+        return document
+
+    @staticmethod
+    def _from_transaction(chain, nft: str, tx_id: str) -> tuple[bytes, int, bytes]:
+        template = chain.contract("ERC721Template", nft)
+        try:
+            receipt = chain.call(chain.w3.eth.get_transaction_receipt, "0x" + tx_id.removeprefix("0x"))
+            own_logs = [entry for entry in receipt["logs"] if same_address(entry["address"], nft)]
+            events = []
+            for event in (template.events.MetadataCreated(), template.events.MetadataUpdated()):
+                topic = str(event.topic).lower()
+                events = [event.process_log(entry) for entry in own_logs
+                          if "0x" + bytes(entry["topics"][0]).hex().removeprefix("0x").lower() == topic]
+                if events:
+                    break
+            args = events[0]["args"]
+            return bytes(args["data"]), (args["flags"][0] if args["flags"] else 0), bytes(args["metaDataHash"])
+        except (TransactionNotFound, Web3Exception, ValueError, IndexError, KeyError, TypeError):
+            raise BadRequest("Failed to process transaction id.") from None

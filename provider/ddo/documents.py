@@ -1,0 +1,77 @@
+"""Pure rules for metadata documents published with `ERC721Template.setMetaData`.
+
+flags bit 1 = ECIES-encrypted to the provider key, bit 0 = LZMA-compressed; decryption
+comes first, then decompression (publishers compress, then encrypt). The document hash is
+sha256 of the plain document.
+"""
+from __future__ import annotations
+
+import hashlib
+import lzma
+
+from eth_utils import to_checksum_address
+
+from provider.crypto.ecies import DecryptionFailed, decrypt
+
+FLAG_COMPRESSED = 0x01
+FLAG_ENCRYPTED = 0x02
+
+STATE_ACTIVE = 0
+STATE_END_OF_LIFE = 1
+STATE_DEPRECATED = 2
+STATE_REVOKED = 3
+STATE_TEMPORARILY_DISABLED = 4
+STATE_UNLISTED = 5
+
+# States in which the document may still be decrypted (reference decrypt, step 7).
+DECRYPTABLE_STATES = {STATE_ACTIVE, STATE_TEMPORARILY_DISABLED, STATE_UNLISTED}
+# States in which the asset may be ordered and consumed.
+CONSUMABLE_STATES = {STATE_ACTIVE, STATE_UNLISTED}
+REFUSED_STATE_MESSAGES = {
+    STATE_END_OF_LIFE: "Asset end of life",
+    STATE_DEPRECATED: "Asset deprecated",
+    STATE_REVOKED: "Asset revoked",
+}
+
+
+class DocumentError(Exception):
+    """The document cannot be decoded; the message is the reference's client text."""
+
+
+def did_for(nft_address: str, chain_id: int) -> str:
+    """did:op:<sha256(checksummed NFT address + chain id)>."""
+    text = to_checksum_address(nft_address) + str(int(chain_id))
+    return "did:op:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def decode_document(data: bytes, flags: int, private_key: str) -> bytes:
+    """Undo encryption and compression according to `flags`."""
+    if flags & FLAG_ENCRYPTED:
+        try:
+            data = decrypt(private_key, data)
+        except DecryptionFailed:
+            # Some clients pass the 0x-hex text of the ciphertext as the bytes themselves.
+            try:
+                text = data.decode("ascii")
+                data = decrypt(private_key, bytes.fromhex(text.removeprefix("0x")))
+            except (UnicodeDecodeError, ValueError, DecryptionFailed):
+                raise DocumentError("Failed to decrypt.") from None
+    if flags & FLAG_COMPRESSED:
+        try:
+            data = lzma.decompress(data)
+        except lzma.LZMAError:
+            raise DocumentError("Failed to decompress") from None
+    return data
+
+
+def hash_matches(document: bytes, document_hash: bytes, flags: int) -> bool:
+    """sha256(document) == documentHash.
+
+    For unencrypted, uncompressed documents ocean.js (createAsset with encryptDDO=false)
+    hashes the 0x-hex text of the document instead; that form is accepted for flags 0 only.
+    """
+    if hashlib.sha256(document).digest() == document_hash:
+        return True
+    if flags == 0:
+        return hashlib.sha256(("0x" + document.hex()).encode()).digest() == document_hash
+    return False

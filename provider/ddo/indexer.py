@@ -1,0 +1,210 @@
+"""The built-in chain indexer: DDOs from metadata events, instead of Aquarius.
+
+It follows `MetadataCreated`, `MetadataUpdated` and `MetadataState` from the address file's
+start block, in batches of `eth_getLogs`, and records for each DID its last valid document,
+its state and the `nft`/`event` blocks clients read. Progress is stored with the assets in
+one transaction per batch, so a restart resumes where it stopped and a crash mid-batch only
+repeats idempotent writes. Only NFTs deployed by the Ocean ERC721Factory are indexed, and a
+document is accepted only if it decodes, matches its on-chain hash, and names its own DID.
+
+Several provider processes may share one database: a lease row makes one of them index at a
+time; the others read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from eth_utils import to_checksum_address
+from web3.exceptions import Web3Exception
+
+from provider.chain.client import ChainClient
+from provider.config import IndexerSettings
+from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
+from provider.ddo.store import AssetStore
+
+log = logging.getLogger(__name__)
+
+_EVENTS = ("MetadataCreated", "MetadataUpdated", "MetadataState")
+
+
+def _hex(value) -> str:
+    return "0x" + bytes(value).hex().removeprefix("0x").lower()
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def check_document(document: bytes, *, did: str, chain_id: int, nft_address: str) -> dict:
+    """Parse and cross-check a decoded DDO; raises DocumentError with the reason."""
+    try:
+        ddo = json.loads(document)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DocumentError("document is not JSON") from None
+    if not isinstance(ddo, dict):
+        raise DocumentError("document is not a JSON object")
+    if ddo.get("id") != did:
+        raise DocumentError("document id does not match the NFT's DID")
+    if "chainId" in ddo and str(ddo["chainId"]) != str(chain_id):
+        raise DocumentError("document chainId does not match the chain")
+    if "nftAddress" in ddo and (
+        not isinstance(ddo["nftAddress"], str) or ddo["nftAddress"].lower() != nft_address.lower()
+    ):
+        raise DocumentError("document nftAddress does not match the NFT")
+    return ddo
+
+
+class ChainIndexer:
+    def __init__(self, chain: ChainClient, store: AssetStore, settings: IndexerSettings):
+        self.chain = chain
+        self.store = store
+        self.settings = settings
+        self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._factory_nfts: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        template = chain.contract("ERC721Template", "0x" + "00" * 20)
+        self._events = {name: getattr(template.events, name)() for name in _EVENTS}
+        self._topics = {name: str(getattr(template.events, name).topic).lower() for name in _EVENTS}
+
+    @property
+    def start_block(self) -> int:
+        if self.settings.start_block is not None:
+            return self.settings.start_block
+        try:
+            return self.chain.start_block
+        except Exception:
+            return 0
+
+    def last_indexed_block(self) -> int:
+        progress = self.store.progress(self.chain.chain_id)
+        return self.start_block - 1 if progress is None else progress
+
+    def sync(self, max_batches: int | None = None) -> bool:
+        """Index up to the chain head. False if another process holds the lease."""
+        with self._lock:
+            if not self.store.take_lease(self.chain.chain_id, self.holder, self.settings.lease_seconds):
+                return False
+            w3 = self.chain.w3
+            head = w3.eth.block_number
+            batches = 0
+            while self.last_indexed_block() < head:
+                first = self.last_indexed_block() + 1
+                last = min(head, first + self.settings.batch_blocks - 1)
+                self._index_range(first, last)
+                batches += 1
+                if max_batches is not None and batches >= max_batches:
+                    break
+                self.store.take_lease(self.chain.chain_id, self.holder, self.settings.lease_seconds)
+            return True
+
+    def _index_range(self, first: int, last: int) -> None:
+        logs = self.chain.w3.eth.get_logs(
+            {"fromBlock": first, "toBlock": last, "topics": [list(self._topics.values())]}
+        )
+        logs = sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
+        by_topic = {topic: name for name, topic in self._topics.items()}
+        # Chain reads first, then one short write transaction: the database's write lock
+        # (shared with nonce checks) is never held across an RPC call.
+        writes = []
+        for entry in logs:
+            name = by_topic.get(_hex(entry["topics"][0]))
+            nft = to_checksum_address(entry["address"])
+            if name is None or not self._from_factory(nft):
+                continue
+            try:
+                event = self._events[name].process_log(entry)
+            except Exception:  # a non-Ocean contract emitting a same-topic event
+                log.warning("undecodable %s log at block %s", name, entry["blockNumber"])
+                continue
+            did = did_for(nft, self.chain.chain_id)
+            if name == "MetadataState":
+                writes.append(("state", did, int(event["args"]["state"])))
+            else:
+                writes.append(("document", self._document_record(did, nft, event)))
+        with self.store.write() as conn:
+            for kind, *payload in writes:
+                if kind == "state":
+                    self.store.save_state(conn, *payload)
+                else:
+                    self.store.save_document(conn, **payload[0])
+            self.store.save_progress(conn, self.chain.chain_id, last)
+
+    def _from_factory(self, nft: str) -> bool:
+        known = self._factory_nfts.get(nft)
+        if known is None:
+            try:
+                listed = self.chain.factory().functions.erc721List(nft).call()
+                known = to_checksum_address(listed) == nft
+            except (Web3Exception, ValueError):
+                known = False
+            self._factory_nfts[nft] = known
+        return known
+
+    def _document_record(self, did: str, nft: str, event) -> dict:
+        args = event["args"]
+        flags = args["flags"][0] if args["flags"] else 0
+        error = None
+        ddo = None
+        try:
+            document = decode_document(bytes(args["data"]), flags, self.chain.settings.private_key)
+            if not hash_matches(document, bytes(args["metaDataHash"]), flags):
+                raise DocumentError("Checksum doesn't match.")
+            ddo = check_document(document, did=did, chain_id=self.chain.chain_id, nft_address=nft)
+        except DocumentError as exc:
+            error = str(exc)
+            log.warning("refused document for %s: %s", did, error)
+        return dict(
+            did=did, chain_id=self.chain.chain_id, nft_address=nft, ddo=ddo,
+            state=int(args["state"]), nft=self._nft_info(nft),
+            event={
+                "tx": _hex(event["transactionHash"]),
+                "block": int(event["blockNumber"]),
+                "from": args.get("createdBy") or args.get("updatedBy"),
+                "contract": nft,
+                "datetime": _iso(args["timestamp"]),
+            },
+            error=error,
+        )
+
+    def _nft_info(self, nft: str) -> dict:
+        contract = self.chain.contract("ERC721Template", nft)
+        info = {}
+        for key, fn in (("name", "name"), ("symbol", "symbol"), ("tokenURI", None), ("owner", "ownerOf")):
+            try:
+                if fn == "ownerOf":
+                    info[key] = contract.functions.ownerOf(1).call()
+                elif fn:
+                    info[key] = getattr(contract.functions, fn)().call()
+                else:
+                    info[key] = contract.functions.tokenURI(1).call()
+            except (Web3Exception, ValueError):
+                info[key] = None
+        return info
+
+
+class IndexerThread(threading.Thread):
+    """Polls every chain's indexer in the background of one provider process."""
+
+    def __init__(self, indexers: list[ChainIndexer], interval: float):
+        super().__init__(name="chain-indexer", daemon=True)
+        self.indexers = indexers
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for indexer in self.indexers:
+                try:
+                    indexer.sync()
+                except Exception:
+                    log.exception("indexing chain %s failed; will retry", indexer.chain.chain_id)
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,1 @@
+"""HTTP layer: parse the request, call one service, shape the reply. No rules live here."""

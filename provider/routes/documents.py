@@ -1,0 +1,44 @@
+"""Encrypting documents to the provider key, and decrypting published DDOs."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex
+from provider.ddo.decrypt import DecryptRequest
+from provider.errors import BadRequest
+from provider.routes.common import auth_token, request_data, require, services
+
+bp = Blueprint("documents", __name__)
+
+
+@bp.post("/encrypt")
+def encrypt():
+    if request.content_type != "application/octet-stream":
+        raise BadRequest("Invalid request content type: should be application/octet-stream")
+    chain_id = request.args.get("chainId")
+    if not chain_id:
+        raise BadRequest("Missing chainId query parameter.")
+    chain = services().chains.find(chain_id)
+    body = request.get_data()
+    if chain is None or not body:
+        raise BadRequest("Failed to encrypt.")
+    ciphertext = ecies_encrypt(public_key_hex(chain.settings.private_key), body)
+    return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
+
+
+@bp.post("/decrypt")
+def decrypt():
+    data = request_data()
+    require(data, "decrypterAddress", "chainId", "dataNftAddress", "nonce")
+    if not data.get("transactionId"):
+        require(data, "encryptedDocument", "flags", "documentHash")
+    document = services().decryptor.decrypt(
+        DecryptRequest(
+            decrypter_address=data["decrypterAddress"], chain_id=data["chainId"],
+            nft_address=data["dataNftAddress"], nonce=data["nonce"], signature=data.get("signature"),
+            auth_token=auth_token(), transaction_id=data.get("transactionId"),
+            encrypted_document=data.get("encryptedDocument"), flags=data.get("flags"),
+            document_hash=data.get("documentHash"),
+        )
+    )
+    return Response(document, status=201, content_type="text/plain")

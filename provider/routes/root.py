@@ -1,0 +1,40 @@
+"""`GET /`: what clients read to find endpoints and the provider's addresses."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from provider.routes.common import services
+
+bp = Blueprint("root", __name__)
+
+SERVICES_PREFIX = "/api/services/"
+
+
+def service_endpoints() -> dict[str, list[str]]:
+    """Endpoint name -> [METHOD, path], for every public /api/services route.
+
+    Names are the view functions' names, which clients look up (`nonce`, `computeStart`,
+    `create_auth_token`, ...). Views marked `internal` (compute pods) are not announced.
+    """
+    endpoints = {}
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions[rule.endpoint]
+        if not rule.rule.startswith(SERVICES_PREFIX) or getattr(view, "internal", False):
+            continue
+        methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
+        endpoints[rule.endpoint.rsplit(".", 1)[-1]] = [methods[0], rule.rule]
+    return endpoints
+
+
+@bp.get("/")
+def root():
+    from provider.app import VERSION
+
+    chains = services().chains
+    return jsonify(
+        software="Provider",
+        version=VERSION,
+        chainIds=chains.ids(),
+        providerAddresses={str(chain.chain_id): chain.provider_address for chain in chains},
+        serviceEndpoints=service_endpoints(),
+    )

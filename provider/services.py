@@ -1,0 +1,72 @@
+"""The object graph of one provider process, built once from `Settings`.
+
+Stores and engines are chosen by configuration here and nowhere else (SQLite or Redis for
+nonces and revocations; the built-in indexer or an external Aquarius for DDOs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis
+
+from provider.auth.service import RequestAuthenticator
+from provider.auth.tokens import AuthTokens
+from provider.chain.client import Chains
+from provider.config import Settings
+from provider.ddo.decrypt import DecryptService
+from provider.ddo.indexer import ChainIndexer, IndexerThread
+from provider.ddo.resolver import AssetResolver
+from provider.ddo.store import AssetStore
+from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
+from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
+from provider.stores.sqlite import Database
+
+
+@dataclass
+class ProviderServices:
+    settings: Settings
+    db: Database
+    chains: Chains
+    nonces: NonceStore
+    tokens: AuthTokens
+    authenticator: RequestAuthenticator
+    assets: AssetStore
+    indexers: list[ChainIndexer]
+    resolver: AssetResolver
+    decryptor: DecryptService
+    background: list = field(default_factory=list)
+
+    def start_background(self) -> None:
+        if self.settings.indexer.enabled and not self.settings.indexer.aquarius_url and not self.background:
+            thread = IndexerThread(self.indexers, self.settings.indexer.poll_interval)
+            thread.start()
+            self.background.append(thread)
+
+    def stop_background(self) -> None:
+        for thread in self.background:
+            thread.stop()
+        for thread in self.background:
+            thread.join(timeout=5)
+        self.background.clear()
+
+
+def build_services(settings: Settings) -> ProviderServices:
+    db = Database(settings.storage.sqlite_path)
+    nonces: NonceStore
+    revocations: RevocationStore
+    if settings.storage.redis_url:
+        client = redis.Redis.from_url(settings.storage.redis_url, socket_timeout=5)
+        nonces, revocations = RedisNonceStore(client), RedisRevocationStore(client)
+    else:
+        nonces, revocations = SqliteNonceStore(db), SqliteRevocationStore(db)
+    chains = Chains(settings)
+    tokens = AuthTokens(settings.universal_private_key, revocations)
+    authenticator = RequestAuthenticator(nonces, tokens)
+    assets = AssetStore(db)
+    indexers = [ChainIndexer(chain, assets, settings.indexer) for chain in chains]
+    resolver = AssetResolver(assets, indexers, settings.indexer.aquarius_url, settings.access.request_timeout)
+    return ProviderServices(
+        settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
+        authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
+        decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters),
+    )

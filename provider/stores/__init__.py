@@ -1,0 +1,1 @@
+"""State adapters: SQLite (default) and Redis (several provider processes)."""
