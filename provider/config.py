@@ -121,7 +121,8 @@ def dev_account_key(mnemonic: str, index: int) -> str:
     from eth_account import Account
 
     Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key.hex()
+    key = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key
+    return "0x" + bytes(key).hex()
 
 
 def _as_bool(value: str, name: str) -> bool:

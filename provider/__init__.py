@@ -1,0 +1,1 @@
+"""Ocean Protocol compatible Provider with built-in Compute-to-Data."""

@@ -1,0 +1,1 @@
+"""Data access: fileinfo, initialize, download (see issue: data access)."""

@@ -1,0 +1,1 @@
+"""Compute-to-Data: the compute API and its engines (local sandbox, Kubernetes)."""
