@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.logs import DISCARD
 
 from provider.chain.contracts import abi
 from provider.chain.tx import send_transaction
@@ -50,8 +51,8 @@ class Publisher:
             (template_index, ["Datatoken", "DT"], [owner.address, owner.address, owner.address, ZERO],
              [10**27, 0], []),
         ))
-        nft = self.factory.events.NFTCreated().process_receipt(receipt)
-        token = self.factory.events.TokenCreated().process_receipt(receipt)
+        nft = self.factory.events.NFTCreated().process_receipt(receipt, errors=DISCARD)
+        token = self.factory.events.TokenCreated().process_receipt(receipt, errors=DISCARD)
         nft = [e for e in nft if e["address"] == self.factory.address][0]["args"]["newTokenAddress"]
         dt = [e for e in token if e["address"] == self.factory.address][0]["args"]["newTokenAddress"]
         return to_checksum_address(nft), to_checksum_address(dt)
