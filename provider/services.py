@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 
 import redis
 
+from provider.access.fetch import SafeFetcher
+from provider.access.netpolicy import AddressPolicy
+from provider.access.service import AccessService
+
 from provider.auth.service import RequestAuthenticator
 from provider.auth.tokens import AuthTokens
 from provider.chain.client import Chains
@@ -34,6 +38,7 @@ class ProviderServices:
     indexers: list[ChainIndexer]
     resolver: AssetResolver
     decryptor: DecryptService
+    access: AccessService
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -65,8 +70,13 @@ def build_services(settings: Settings) -> ProviderServices:
     assets = AssetStore(db)
     indexers = [ChainIndexer(chain, assets, settings.indexer) for chain in chains]
     resolver = AssetResolver(assets, indexers, settings.indexer.aquarius_url, settings.access.request_timeout)
+    fetcher = SafeFetcher(AddressPolicy(allow_non_public=settings.access.allow_non_public_ip),
+                          connect_timeout=settings.access.request_timeout,
+                          read_timeout=max(settings.access.request_timeout, 30))
+    access = AccessService(chains, resolver, authenticator, nonces, fetcher, settings.access)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
         decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters),
+        access=access,
     )

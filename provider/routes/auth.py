@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from eth_utils import is_address
 
-from provider.errors import ValidationError
-from provider.routes.common import integer_field, request_data, require, services
+from provider.routes.common import address_field, integer_field, request_data, require, services
 from provider.stores.nonces import format_nonce
 
 bp = Blueprint("auth", __name__)
 
 
-def _address_field(data, name: str) -> str:
-    require(data, name)
-    value = data[name]
-    if not isinstance(value, str) or not is_address(value):
-        raise ValidationError.field(name, f"The {name} field must be an address.")
-    return value
-
-
 @bp.get("/nonce")
 def nonce():
     data = request_data()
-    address = _address_field(data, "userAddress")
+    address = address_field(data, "userAddress")
     stored = services().nonces.current(address)
     # A number, not the reference's Decimal-as-string: clients parse either.
     value = 0 if stored is None else int(stored) if stored == stored.to_integral_value() else float(format_nonce(stored))
@@ -33,7 +23,7 @@ def nonce():
 def create_auth_token():
     data = request_data()
     require(data, "address", "expiration", "nonce", "signature")
-    address = _address_field(data, "address")
+    address = address_field(data, "address")
     expiration = integer_field(data, "expiration")
     svc = services()
     # Unlike the reference, creating a token consumes the nonce: the request cannot be replayed.
@@ -47,7 +37,7 @@ def create_auth_token():
 def delete_auth_token():
     data = request_data()
     require(data, "address", "token", "nonce", "signature")
-    address = _address_field(data, "address")
+    address = address_field(data, "address")
     svc = services()
     svc.authenticator.authorize(
         signer=address, message=address, nonce=data["nonce"], signature=data["signature"], allow_token=False

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from provider.errors import ValidationError
 from provider.services import ProviderServices
+from provider.validation import address_field, integer_field, require  # noqa: F401  (re-exported)
 
 
 def services() -> ProviderServices:
@@ -19,23 +19,6 @@ def request_data() -> dict[str, Any]:
         return request.args.to_dict()
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
-
-
-def require(data: dict[str, Any], *names: str) -> None:
-    missing = {name: [f"The {name} field is required."] for name in names
-               if data.get(name) is None or data.get(name) == ""}
-    if missing:
-        raise ValidationError(missing)
-
-
-def integer_field(data: dict[str, Any], name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool):
-        raise ValidationError.field(name, f"The {name} must be an integer.")
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ValidationError.field(name, f"The {name} must be an integer.") from None
 
 
 def auth_token() -> str | None:

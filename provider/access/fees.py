@@ -1,0 +1,71 @@
+"""Provider fees (pure): the message the datatoken contract verifies, and its signature.
+
+    providerData = compact JSON {"environment", "timestamp", "dt", "id"} (this key order)
+    h      = keccak256(abi.encodePacked(bytes providerData, address feeAddress,
+                                        address feeToken, uint256 amount, uint256 validUntil))
+    digest = keccak256("\\x19Ethereum Signed Message:\\n32" || h), signed with v = 27/28
+
+`startOrder`/`reuseOrder` recompute `h` on chain, so every field must be bit-exact.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.packed import encode_packed
+from eth_utils import keccak, to_checksum_address
+
+from provider.auth.signatures import prefixed_hash_digest, recover_digest_signer, sign_digest
+
+
+def provider_data(environment: str | None, timestamp: float, datatoken: str, service_id: str) -> bytes:
+    return json.dumps({"environment": environment, "timestamp": timestamp, "dt": datatoken, "id": service_id},
+                      separators=(",", ":")).encode()
+
+
+def fee_digest(data: bytes, fee_address: str, fee_token: str, amount: int, valid_until: int) -> bytes:
+    packed = encode_packed(
+        ["bytes", "address", "address", "uint256", "uint256"],
+        [data, to_checksum_address(fee_address), to_checksum_address(fee_token), int(amount), int(valid_until)],
+    )
+    return prefixed_hash_digest(keccak(packed))
+
+
+@dataclass(frozen=True)
+class ProviderFee:
+    fee_address: str
+    fee_token: str
+    amount: int
+    data: bytes
+    valid_until: int
+    v: int
+    r: bytes
+    s: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        """The reply shape clients pass unchanged to startOrder (amount as a string)."""
+        return {
+            "providerFeeAddress": self.fee_address,
+            "providerFeeToken": self.fee_token,
+            "providerFeeAmount": str(self.amount),
+            "providerData": "0x" + self.data.hex(),
+            "v": self.v,
+            "r": "0x" + self.r.hex(),
+            "s": "0x" + self.s.hex(),
+            "validUntil": self.valid_until,
+        }
+
+
+def sign_provider_fee(private_key: str, fee_address: str, fee_token: str, amount: int, data: bytes,
+                      valid_until: int) -> ProviderFee:
+    v, r, s = sign_digest(private_key, fee_digest(data, fee_address, fee_token, amount, valid_until))
+    return ProviderFee(to_checksum_address(fee_address), to_checksum_address(fee_token), int(amount), data,
+                       int(valid_until), v, r, s)
+
+
+def fee_signer(data: bytes, fee_address: str, fee_token: str, amount: int, valid_until: int,
+               v: int, r: bytes, s: bytes) -> str:
+    """Address that signed a ProviderFee event's fields."""
+    signature = "0x" + (bytes(r).rjust(32, b"\0") + bytes(s).rjust(32, b"\0") + bytes([v])).hex()
+    return recover_digest_signer(fee_digest(data, fee_address, fee_token, amount, valid_until), signature)

@@ -1,0 +1,177 @@
+"""File objects of DDO services (pure rules): validation and the upstream request to make.
+
+Types: `url`, `ipfs`, `arweave`, `graphql`, `smartcontract` (provider-api.md §7.1), with the
+reference's validation messages, which clients and tests match. Consumer `userdata` becomes
+URL query parameters (GET) or the JSON body (POST) of a `url` file, the `variables` of a
+`graphql` query, and the arguments of a `smartcontract` function.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from provider.access.fetch import UpstreamRequest
+from provider.errors import BadRequest
+
+FILE_TYPES = ("ipfs", "url", "arweave", "graphql", "smartcontract")
+HIDDEN_NAME_TYPES = {"ipfs", "arweave", "graphql", "smartcontract"}
+
+
+class FileObjectError(BadRequest):
+    pass
+
+
+def parse_userdata(value) -> dict[str, Any]:
+    """A dict, or a JSON string of one; anything undecodable is treated as no userdata."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    return {}
+
+
+def validate_file_object(obj: Any) -> dict[str, Any]:
+    """The file object if it is well formed; raises FileObjectError with the reference text."""
+    if not isinstance(obj, dict) or not obj:
+        raise FileObjectError("cannot decrypt files for this service.")
+    kind = obj.get("type")
+    if kind not in FILE_TYPES:
+        raise FileObjectError(f"Unsupported type {kind}")
+    headers = obj.get("headers", {})
+    if headers is None:
+        headers = {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise FileObjectError("malformed file object.")
+    if kind == "url":
+        if not obj.get("url"):
+            raise FileObjectError("malformed service files, missing required keys.")
+        method = str(obj.get("method") or "get").lower()
+        if method not in ("get", "post"):
+            raise FileObjectError(f"Unsafe method {obj.get('method')}.")
+        if not isinstance(obj["url"], str) or urlsplit(obj["url"]).scheme not in ("http", "https"):
+            raise FileObjectError("Invalid file name format. It was not possible to get the file name.")
+    elif kind == "ipfs":
+        if not obj.get("hash"):
+            raise FileObjectError("malformed service files, missing required keys.")
+    elif kind == "arweave":
+        if not obj.get("transactionId"):
+            raise FileObjectError("malformed service files, missing transactionId.")
+    elif kind == "graphql":
+        if not obj.get("url"):
+            raise FileObjectError("missing graphql endpoint")
+        if not obj.get("query"):
+            raise FileObjectError("missing graphql query")
+        if urlsplit(str(obj["url"])).scheme not in ("http", "https"):
+            raise FileObjectError("Invalid file name format. It was not possible to get the file name.")
+    elif kind == "smartcontract":
+        validate_smartcontract(obj)
+    return obj
+
+
+def validate_smartcontract(obj: dict) -> dict:
+    if not obj.get("address"):
+        raise FileObjectError("malformed smartcontract type, missing contract address")
+    abi = obj.get("abi")
+    if not isinstance(abi, dict) or abi.get("type", "function") != "function" or not isinstance(
+        abi.get("inputs", []), list
+    ):
+        raise FileObjectError("invalid abi")
+    if abi.get("stateMutability") not in ("view", "pure"):
+        raise FileObjectError("only view or pure functions are allowed")
+    if not abi.get("name"):
+        raise FileObjectError("missing name")
+    return abi
+
+
+def smartcontract_arguments(abi: dict, userdata: dict) -> list[Any]:
+    inputs = abi.get("inputs", [])
+    if inputs and not userdata:
+        raise FileObjectError("Missing parameters")
+    args = []
+    for item in inputs:
+        name = item.get("name")
+        if name not in userdata:
+            raise FileObjectError("Missing parameters")
+        args.append(userdata[name])
+    return args
+
+
+def _with_query(url: str, params: dict[str, Any]) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [
+        (k, v if isinstance(v, str) else json.dumps(v)) for k, v in params.items()
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def build_request(obj: dict, userdata: dict, *, ipfs_gateway: str, arweave_gateway: str,
+                  client_range: str | None = None) -> UpstreamRequest:
+    """The HTTP request that fetches this file (not for smartcontract files)."""
+    kind = obj["type"]
+    headers = dict(obj.get("headers") or {})
+    if client_range and not any(k.lower() == "range" for k in headers):
+        headers["Range"] = client_range  # a Range set by the publisher wins
+    if kind == "url":
+        method = str(obj.get("method") or "get").upper()
+        if method == "POST":
+            body = json.dumps(userdata).encode() if userdata else None
+            if body is not None:
+                headers.setdefault("Content-Type", "application/json")
+            return UpstreamRequest("POST", obj["url"], headers, body)
+        return UpstreamRequest("GET", _with_query(obj["url"], userdata) if userdata else obj["url"], headers)
+    if kind == "ipfs":
+        return UpstreamRequest("GET", urljoin(_dir(ipfs_gateway), "ipfs/" + str(obj["hash"])), headers)
+    if kind == "arweave":
+        return UpstreamRequest("GET", urljoin(_dir(arweave_gateway), str(obj["transactionId"])), headers)
+    if kind == "graphql":
+        headers.setdefault("Content-Type", "application/json")
+        body = json.dumps({"query": obj["query"], "variables": userdata}).encode()
+        return UpstreamRequest("POST", obj["url"], headers, body)
+    raise FileObjectError(f"Unsupported type {kind}")
+
+
+def _dir(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name a client can save as is: no path, no control or quote characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", name).strip("._") or "file"
+    return name[:200]
+
+
+def public_filename(obj: dict, final_url: str | None) -> str:
+    """Name shown to consumers; hidden for types whose URL part would leak a CID or txId."""
+    if obj["type"] in HIDDEN_NAME_TYPES:
+        return uuid.uuid4().hex
+    return safe_filename(urlsplit(final_url or obj.get("url", "")).path)
+
+
+@dataclass(frozen=True)
+class FileDetails:
+    valid: bool
+    content_type: str | None = None
+    content_length: str | None = None
+    filename: str | None = None
+    checksum: str | None = None
+
+    def as_fileinfo(self, index: int, kind: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"index": index, "valid": self.valid, "type": kind}
+        if self.valid:
+            entry.update(contentLength=self.content_length or "", contentType=self.content_type or "",
+                         filename=self.filename or "")
+            if self.checksum is not None:
+                entry.update(checksum=self.checksum, checksumType="sha256")
+        return entry

@@ -1,0 +1,177 @@
+"""Is this transaction a valid order of this service by this consumer?
+
+`read_order_evidence` (adapter) gathers the events; `check_order` (pure) decides. Hardened
+against the reference (provider-api.md §4.6):
+- logs are taken only from the service's datatoken address (web3 decodes by topic alone, so
+  another contract's same-topic event in the same transaction would otherwise count);
+- `OrderStarted` must be for this service index; the signer must be its consumer or payer;
+- a `reuseOrder` is followed to the original order, whose consumer or payer must be the signer
+  (reusing someone else's order buys nothing);
+- the provider fee must come from a `ProviderFee` event of this datatoken, name this datatoken
+  and service, be addressed to this provider and carry this provider's signature;
+- an unknown transaction fails at once instead of waiting for a receipt that never comes.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
+from web3.logs import DISCARD
+
+from provider.access.fees import fee_signer
+from provider.auth.signatures import SignatureError, same_address
+from provider.chain.client import ChainClient
+
+ONE_DATATOKEN = 10**18
+FEE_GRACE_SECONDS = 90
+
+
+class OrderInvalid(Exception):
+    """The order does not authorise the request; the message is safe to show."""
+
+
+@dataclass
+class OrderEvidence:
+    tx_hash: str                  # the transaction that was named
+    status: int
+    order_tx_hash: str            # the transaction holding OrderStarted (the original for a reuse)
+    order_started: list[dict[str, Any]] = field(default_factory=list)
+    provider_fees: list[dict[str, Any]] = field(default_factory=list)
+    reuse_timestamp: int | None = None
+    block_timestamp: int = 0
+
+
+@dataclass(frozen=True)
+class ValidOrder:
+    tx_hash: str
+    order: dict[str, Any]
+    fee: dict[str, Any]
+    fee_data: dict[str, Any]
+
+
+def normalise_tx_id(tx_id: str) -> str:
+    text = str(tx_id).strip().lower().removeprefix("0x")
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise OrderInvalid("invalid transaction id")
+    return "0x" + text
+
+
+def _fee_data(fee: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        data = json.loads(bytes(fee["providerData"]))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_order(
+    evidence: OrderEvidence, *, sender: str, datatoken: str, service_index: int, service_id: str,
+    service_timeout: int, provider_address: str, now: float, environment: str | None = None,
+    allow_expired_fees: bool = False,
+) -> ValidOrder:
+    if evidence.status != 1:
+        raise OrderInvalid("order transaction failed.")
+
+    matching = []
+    for fee in evidence.provider_fees:
+        data = _fee_data(fee)
+        if data and str(data.get("dt", "")).lower() == datatoken.lower() and str(data.get("id")) == str(service_id):
+            matching.append((fee, data))
+    if not matching:
+        raise OrderInvalid(f"Cannot find the event for the provider fee in tx id {evidence.tx_hash}.")
+    fee, data = matching[-1]
+    if environment is not None and data.get("environment") != environment:
+        raise OrderInvalid("Mismatch between ordered c2d environment and selected one.")
+    if not same_address(fee["providerFeeAddress"], provider_address):
+        raise OrderInvalid("The provider fee was not issued by this provider.")
+    try:
+        signer = fee_signer(bytes(fee["providerData"]), fee["providerFeeAddress"], fee["providerFeeToken"],
+                            fee["providerFeeAmount"], fee["validUntil"], fee["v"], fee["r"], fee["s"])
+    except SignatureError:
+        signer = None
+    if signer is None or not same_address(signer, provider_address):
+        raise OrderInvalid("Provider was not able to check the signed message in ProviderFees event")
+
+    valid_until = int(fee["validUntil"])
+    if valid_until > 0 and not allow_expired_fees and now >= valid_until:
+        issued = float(data.get("timestamp") or 0)
+        grace = (evidence.block_timestamp - issued + FEE_GRACE_SECONDS) if issued > 0 else 0
+        if issued <= 0 or now >= valid_until + grace:
+            raise OrderInvalid("Ordered c2d time was exceeded, check validUntil.")
+
+    orders = [o for o in evidence.order_started if int(o["serviceIndex"]) == int(service_index)]
+    if not orders:
+        raise OrderInvalid(f"Cannot find the event for the order transaction with tx id {evidence.tx_hash}.")
+    order = orders[-1]
+    if int(order["amount"]) < ONE_DATATOKEN:
+        raise OrderInvalid("The order amount is less than one datatoken.")
+    started = evidence.reuse_timestamp if evidence.reuse_timestamp is not None else int(order["timestamp"])
+    if service_timeout and now - started > service_timeout:
+        raise OrderInvalid("The order has expired.")
+    if not (same_address(order["consumer"], sender) or same_address(order["payer"], sender)):
+        raise OrderInvalid("sender of order transaction is not the consumer or the payer of the order.")
+    return ValidOrder(evidence.order_tx_hash, dict(order), dict(fee), data)
+
+
+def _receipt(chain: ChainClient, tx_hash: str):
+    w3 = chain.w3
+    try:
+        return w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        pass
+    try:
+        w3.eth.get_transaction(tx_hash)  # known but not mined yet: wait for it
+    except TransactionNotFound:
+        raise OrderInvalid(f"transaction {tx_hash} not found") from None
+    try:
+        return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=chain.receipt_timeout, poll_latency=0.2)
+    except TimeExhausted:
+        raise OrderInvalid(f"transaction {tx_hash} was not mined in time") from None
+
+
+def _events(chain: ChainClient, datatoken: str, receipt, name: str) -> list[dict[str, Any]]:
+    contract = chain.contract("ERC20Template", datatoken)
+    own = {"logs": [log for log in receipt["logs"] if same_address(log["address"], datatoken)]}
+    decoded = getattr(contract.events, name)().process_receipt(own, errors=DISCARD)
+    return [dict(event["args"]) for event in decoded]
+
+
+def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str) -> OrderEvidence:
+    """Everything `check_order` needs, from the chain; only this datatoken's logs count."""
+    tx_hash = normalise_tx_id(tx_id)
+    datatoken = to_checksum_address(datatoken)
+    try:
+        receipt = chain.call(_receipt, chain, tx_hash)
+        evidence = OrderEvidence(tx_hash=tx_hash, status=int(receipt["status"]), order_tx_hash=tx_hash)
+        if evidence.status != 1:
+            return evidence
+        evidence.provider_fees = _events(chain, datatoken, receipt, "ProviderFee")
+        evidence.block_timestamp = int(chain.call(chain.w3.eth.get_block, receipt["blockNumber"])["timestamp"])
+        order_receipt = receipt
+        reused = [r for r in _events(chain, datatoken, receipt, "OrderReused") if int.from_bytes(r["orderTxId"], "big")]
+        if reused:
+            original = "0x" + bytes(reused[-1]["orderTxId"]).hex().removeprefix("0x")
+            order_receipt = chain.call(_receipt, chain, original)
+            if int(order_receipt["status"]) != 1:
+                raise OrderInvalid("the reused order transaction failed.")
+            evidence.order_tx_hash = original
+            evidence.reuse_timestamp = int(reused[-1]["timestamp"])
+        evidence.order_started = _events(chain, datatoken, order_receipt, "OrderStarted")
+        return evidence
+    except (Web3Exception, ValueError, KeyError) as exc:
+        raise OrderInvalid(f"transaction {tx_hash} could not be read") from exc
+
+
+def validate_order(chain: ChainClient, *, tx_id: str, sender: str, datatoken: str, service_index: int,
+                   service_id: str, service_timeout: int, environment: str | None = None,
+                   allow_expired_fees: bool = False, now: float | None = None) -> ValidOrder:
+    evidence = read_order_evidence(chain, tx_id, datatoken)
+    return check_order(
+        evidence, sender=sender, datatoken=datatoken, service_index=service_index, service_id=service_id,
+        service_timeout=service_timeout, provider_address=chain.provider_address,
+        now=time.time() if now is None else now, environment=environment, allow_expired_fees=allow_expired_fees,
+    )

@@ -1,0 +1,297 @@
+"""Data access rules: fileinfo, initialize (provider fees) and download (order checks).
+
+A consumer who ordered gets the bytes, streamed; nobody else does; the file's URL and the
+publisher's headers never leave the provider (they go upstream only).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from eth_utils import is_address, to_checksum_address
+from web3.exceptions import Web3Exception
+
+from provider.access.consumable import NotConsumable, check_consumable, find_service
+from provider.access.fees import provider_data, sign_provider_fee
+from provider.access.fetch import FileUnavailable, SafeFetcher, UpstreamResponse
+from provider.access.files import (
+    FileDetails, FileObjectError, build_request, parse_userdata, public_filename, safe_filename,
+    smartcontract_arguments, validate_file_object, validate_smartcontract,
+)
+from provider.access.orders import OrderInvalid, validate_order
+from provider.auth.service import RequestAuthenticator
+from provider.auth.signatures import same_address
+from provider.chain.client import ChainClient, Chains
+from provider.config import AccessSettings
+from provider.crypto.ecies import DecryptionFailed, decrypt
+from provider.ddo.resolver import AssetResolver, is_did
+from provider.errors import BadRequest
+from provider.stores.nonces import NonceStore
+from provider.validation import address_field, integer_field, require
+
+
+@dataclass
+class Asset:
+    ddo: dict[str, Any]
+    chain: ChainClient
+
+    @property
+    def did(self) -> str:
+        return self.ddo["id"]
+
+    def prefixed(self, message: str) -> str:
+        return f"Provider {self.chain.network_name}: {message}"
+
+
+@dataclass
+class Download:
+    """What the route turns into a streamed response."""
+    status: int
+    headers: dict[str, str]
+    body: Iterator[bytes]
+    close: Callable[[], None] = field(default=lambda: None)
+
+
+class AccessService:
+    def __init__(self, chains: Chains, resolver: AssetResolver, authenticator: RequestAuthenticator,
+                 nonces: NonceStore, fetcher: SafeFetcher, settings: AccessSettings):
+        self.chains = chains
+        self.resolver = resolver
+        self.authenticator = authenticator
+        self.nonces = nonces
+        self.fetcher = fetcher
+        self.settings = settings
+
+    # ---- assets and services -------------------------------------------------------------
+
+    def asset(self, did: Any) -> Asset:
+        ddo = self.resolver.resolve(did) if is_did(did) else None
+        chain = self.chains.find(ddo.get("chainId")) if ddo else None
+        if ddo is None or chain is None:
+            raise BadRequest("Cannot resolve DID")
+        return Asset(ddo, chain)
+
+    def service(self, asset: Asset, service_id: Any) -> tuple[int, dict[str, Any]]:
+        found = find_service(asset.ddo, service_id)
+        if found is None:
+            raise BadRequest(asset.prefixed("Invalid serviceId."))
+        return found
+
+    def onchain_state(self, asset: Asset) -> int:
+        nft = asset.ddo.get("nft", {}).get("address") or asset.ddo.get("nftAddress")
+        contract = asset.chain.contract("ERC721Template", nft)
+        try:
+            return int(asset.chain.call(lambda: contract.functions.getMetaData().call()[2]))
+        except (Web3Exception, ValueError):
+            return -1
+
+    def require_consumable(self, asset: Asset, consumer: str) -> None:
+        try:
+            check_consumable(asset.ddo, self.onchain_state(asset), consumer)
+        except NotConsumable as exc:
+            raise BadRequest(asset.prefixed(str(exc))) from None
+
+    def service_files(self, asset: Asset, service: dict[str, Any]) -> list[dict[str, Any]]:
+        """Decrypt `service.files`; they must name this service's datatoken and this NFT."""
+        failure = BadRequest(asset.prefixed("Unable to get dataset files"))
+        try:
+            plain = decrypt(asset.chain.settings.private_key, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
+            content = json.loads(plain)
+        except (DecryptionFailed, ValueError, UnicodeDecodeError):
+            raise failure from None
+        if asset.ddo.get("version") == "4.0.0" and isinstance(content, list):
+            return content
+        if not isinstance(content, dict) or not isinstance(content.get("files"), list):
+            raise failure
+        if not same_address(content.get("datatokenAddress", ""), service.get("datatokenAddress", "")):
+            raise failure
+        if not same_address(content.get("nftAddress", ""), asset.ddo.get("nftAddress", "")):
+            raise failure
+        return content["files"]
+
+    # ---- file details --------------------------------------------------------------------
+
+    def _smartcontract_result(self, obj: dict, userdata: dict) -> bytes:
+        abi = validate_smartcontract(obj)
+        chain = self.chains.find(obj.get("chainId"))
+        if chain is None or not is_address(str(obj.get("address"))):
+            raise FileUnavailable("smart contract chain is not served or the address is invalid")
+        args = smartcontract_arguments(abi, userdata)
+        args = [to_checksum_address(a) if i.get("type") == "address" and is_address(a) else a
+                for a, i in zip(args, abi.get("inputs", []))]
+        contract = chain.w3.eth.contract(address=to_checksum_address(obj["address"]), abi=[abi])
+        try:
+            result = chain.call(lambda: contract.functions[abi["name"]](*args).call())
+        except (Web3Exception, ValueError, TypeError) as exc:
+            raise FileUnavailable("smart contract call failed") from exc
+        return json.dumps(result, default=lambda v: v.hex() if isinstance(v, bytes) else str(v)).encode()
+
+    def file_details(self, obj: dict, userdata: dict, with_checksum: bool) -> FileDetails:
+        """Reachability, type, size and optionally sha256 of one file; invalid if unreachable."""
+        try:
+            if obj["type"] == "smartcontract":
+                body = self._smartcontract_result(obj, userdata)
+                return FileDetails(True, "application/json", str(len(body)), public_filename(obj, None),
+                                   hashlib.sha256(body).hexdigest() if with_checksum else None)
+            upstream = self.fetcher.open(build_request(
+                obj, userdata, ipfs_gateway=self.settings.ipfs_gateway, arweave_gateway=self.settings.arweave_gateway))
+        except FileObjectError:
+            raise
+        except FileUnavailable:
+            return FileDetails(False)
+        try:
+            if upstream.status != 200:
+                return FileDetails(False)
+            content_type = (upstream.headers.get("Content-Type") or "").split(";")[0].strip() or None
+            length = upstream.headers.get("Content-Length")
+            filename = "" if obj["type"] == "arweave" else public_filename(obj, upstream.final_url)
+            checksum = None
+            limit = self.settings.max_checksum_length
+            if with_checksum and (length is None or (length.isdigit() and int(length) <= limit)):
+                digest, size = hashlib.sha256(), 0
+                for chunk in upstream.iter_content():
+                    size += len(chunk)
+                    if size > limit:
+                        digest = None
+                        break
+                    digest.update(chunk)
+                if digest is not None:
+                    checksum = digest.hexdigest()
+                    length = length or str(size)
+            valid = bool(content_type or length or filename)
+            return FileDetails(valid, content_type, length, filename, checksum)
+        except FileUnavailable:
+            return FileDetails(False)
+        finally:
+            upstream.close()
+
+    # ---- endpoints -----------------------------------------------------------------------
+
+    def fileinfo(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        with_checksum = bool(data.get("checksum")) and str(data.get("checksum")).lower() not in ("false", "0")
+        userdata = parse_userdata(data.get("userdata"))
+        if data.get("type") is None:
+            require(data, "did", "serviceId")
+            asset = self.asset(data["did"])
+            _, service = self.service(asset, data["serviceId"])
+            files = self.service_files(asset, service)
+        else:
+            files = [{k: v for k, v in data.items() if k not in ("checksum", "userdata", "did", "serviceId")}]
+        results = []
+        for index, obj in enumerate(files):
+            obj = validate_file_object(obj)
+            results.append(self.file_details(obj, userdata, with_checksum).as_fileinfo(index, obj["type"]))
+        return results
+
+    def provider_fee_for_access(self, asset: Asset, service: dict[str, Any]):
+        chain = asset.chain
+        data = provider_data(None, time.time(), service["datatokenAddress"], str(service["id"]))
+        return sign_provider_fee(chain.settings.private_key, chain.provider_address, chain.fee_token, 0, data, 0)
+
+    def initialize(self, data: dict[str, Any]) -> dict[str, Any]:
+        require(data, "documentId", "serviceId", "consumerAddress")
+        consumer = address_field(data, "consumerAddress")
+        asset = self.asset(data["documentId"])
+        self.require_consumable(asset, consumer)
+        index, service = self.service(asset, data["serviceId"])
+        if service.get("type") == "compute":
+            raise BadRequest(asset.prefixed("Use the initializeCompute endpoint to initialize compute jobs."))
+        if data.get("transferTxId"):
+            try:
+                valid = validate_order(
+                    asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
+                    service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
+                    allow_expired_fees=True)
+                return {"validOrder": valid.tx_hash}
+            except OrderInvalid:
+                pass
+        file_index = data.get("fileIndex")
+        if file_index not in (None, ""):
+            index_value = integer_field(data, "fileIndex", minimum=0)
+            files = self.service_files(asset, service)
+            if index_value >= len(files):
+                raise BadRequest(asset.prefixed("Invalid fileIndex."))
+            obj = validate_file_object(files[index_value])
+            if not self.file_details(obj, parse_userdata(data.get("userdata")), False).valid:
+                raise BadRequest(asset.prefixed(
+                    f"Asset URL not found, not available or invalid. \nPayload was: {json.dumps({'documentId': asset.did, 'serviceId': service['id'], 'fileIndex': index_value})}"))
+        stored = self.nonces.current(consumer)
+        return {
+            "datatoken": service["datatokenAddress"],
+            "nonce": None if stored is None else (int(stored) if stored == stored.to_integral_value() else float(stored)),
+            "providerFee": self.provider_fee_for_access(asset, service).as_json(),
+        }
+
+    def download(self, data: dict[str, Any], auth_token: str | None, client_range: str | None) -> Download:
+        require(data, "documentId", "serviceId", "consumerAddress", "transferTxId", "fileIndex", "nonce")
+        consumer = address_field(data, "consumerAddress")
+        file_index = integer_field(data, "fileIndex", minimum=0)
+        # The signature and nonce are checked and consumed before anything else happens.
+        self.authenticator.authorize(signer=consumer, message=str(data["documentId"]), nonce=data["nonce"],
+                                     signature=data.get("signature"), auth_token=auth_token)
+        asset = self.asset(data["documentId"])
+        self.require_consumable(asset, consumer)
+        index, service = self.service(asset, data["serviceId"])
+        if service.get("type") != "access":
+            raise BadRequest(asset.prefixed(f"Service with index={data['serviceId']} is not an access service."))
+        try:
+            validate_order(
+                asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
+                service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0))
+        except OrderInvalid as exc:
+            raise BadRequest(asset.prefixed(
+                f"Order with tx_id {data['transferTxId']} could not be validated due to error: {exc}")) from None
+        files = self.service_files(asset, service)
+        if file_index >= len(files):
+            raise BadRequest(asset.prefixed("Invalid fileIndex."))
+        obj = validate_file_object(files[file_index])
+        return self.stream_file(obj, parse_userdata(data.get("userdata")), client_range)
+
+    def stream_file(self, obj: dict, userdata: dict, client_range: str | None) -> Download:
+        if obj["type"] == "smartcontract":
+            body = self._smartcontract_result(obj, userdata)
+            return Download(200, _disposition(public_filename(obj, None), "application/json")
+                            | {"Content-Type": "application/json", "Content-Length": str(len(body))}, iter([body]))
+        upstream = self.fetcher.open(build_request(
+            obj, userdata, ipfs_gateway=self.settings.ipfs_gateway, arweave_gateway=self.settings.arweave_gateway,
+            client_range=client_range))
+        if upstream.status >= 400:
+            status = upstream.status
+            upstream.close()
+            raise BadRequest(f"Error downloading the file: the file server answered {status}.", http_status=status)
+        return Download(upstream.status, _response_headers(obj, upstream), upstream.iter_content(), upstream.close)
+
+
+def _response_headers(obj: dict, upstream: UpstreamResponse) -> dict[str, str]:
+    content_type = upstream.headers.get("Content-Type")
+    name = _upstream_filename(upstream.headers.get("Content-Disposition")) if obj["type"] not in (
+        "ipfs", "arweave") else None
+    name = name or public_filename(obj, upstream.final_url)
+    if not content_type:
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    headers = {"Content-Type": content_type}
+    for key in ("Content-Length", "Content-Range", "Accept-Ranges", "Last-Modified", "ETag"):
+        if upstream.headers.get(key):
+            headers[key] = upstream.headers[key]
+    if upstream.status != 206:
+        headers.update(_disposition(name, content_type))
+    return headers
+
+
+def _disposition(name: str, content_type: str) -> dict[str, str]:
+    if "." not in name:
+        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+        name += extension
+    return {"Content-Disposition": f"attachment;filename={safe_filename(name)}",
+            "Access-Control-Expose-Headers": "Content-Disposition"}
+
+
+def _upstream_filename(value: str | None) -> str | None:
+    if not value or "filename=" not in value:
+        return None
+    name = value.split("filename=", 1)[1].split(";")[0].strip().strip('"')
+    return safe_filename(name) if name else None
