@@ -74,16 +74,17 @@ def test_more_than_five_redirects_are_refused(origin):
 
 
 def test_dns_rebinding_cannot_switch_the_address_after_the_check(origin):
-    """The resolver answers public first, loopback afterwards: the connection must go to the
-    address that was checked (unreachable here), never to loopback."""
-    answers = iter([["192.0.2.44"], ["127.0.0.1"], ["127.0.0.1"]])
+    """The resolver answers a "public" address first (127.0.0.3, treated as public, where nothing
+    listens) and the origin's loopback address afterwards: the connection must go to the
+    address that was checked, never to the origin. No traffic leaves loopback."""
+    answers = iter([["127.0.0.3"], ["127.0.0.1"], ["127.0.0.1"]])
     calls = []
 
     def rebinding(host, port):
         calls.append(host)
         return next(answers)
 
-    fetcher = SafeFetcher(AddressPolicy(treat_as_public=frozenset({"192.0.2.44"})), connect_timeout=0.5,
+    fetcher = SafeFetcher(AddressPolicy(treat_as_public=frozenset({"127.0.0.3"})), connect_timeout=0.5,
                           resolver=rebinding)
     before = origin.hits["files"]
     with pytest.raises(FileUnavailable):
