@@ -38,6 +38,7 @@ class OriginServer:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.hits: Counter = Counter()
         self.bytes_sent: Counter = Counter()
+        self.aborted: Counter = Counter()  # transfers the peer cut off
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,6 +90,7 @@ class OriginServer:
                         server.bytes_sent["big"] += len(chunk)
                         pos += len(chunk)
                 except (BrokenPipeError, ConnectionResetError):
+                    server.aborted["big"] += 1
                     self.close_connection = True
 
             def do_GET(self):

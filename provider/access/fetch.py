@@ -64,10 +64,13 @@ class UpstreamResponse:
         self.final_url = final_url
 
     def iter_content(self, chunk: int = CHUNK) -> Iterator[bytes]:
+        """The body in chunks. Closing the iterator early (client gone) closes the upstream."""
         try:
             yield from self._response.stream(chunk)
         except (Urllib3Error, OSError) as exc:
             raise FileUnavailable("the file transfer was interrupted") from exc
+        finally:
+            self.close()
 
     def read_limited(self, limit: int) -> bytes | None:
         """The whole body if it is at most `limit` bytes, else None."""
