@@ -7,6 +7,7 @@ becomes a 503 with a safe message instead of a stack trace that names the RPC UR
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
@@ -30,7 +31,8 @@ def make_web3(url: str, timeout: float = 30.0) -> Web3:
         raise ConfigurationError("websocket RPC URLs are not supported; use http(s)")
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError("NETWORK_URL must be an http(s) URL")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    # cache_allowed_requests: eth_chainId is otherwise asked again before every call.
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
 
@@ -87,8 +89,23 @@ class ChainClient:
         except ConfigurationError:
             return ZERO_ADDRESS
 
+    _CONTRACT_CACHE_SIZE = 512
+
     def contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi(name))
+        """A web3 contract object, cached per thread: building one from the large Ocean ABIs
+        costs tens of milliseconds, more than the RPC call it is made for."""
+        cache = getattr(self._local, "contracts", None)
+        if cache is None:
+            cache = self._local.contracts = OrderedDict()
+        key = (name, to_checksum_address(address))
+        contract = cache.get(key)
+        if contract is None:
+            contract = cache[key] = self.w3.eth.contract(address=key[1], abi=abi(name))
+            if len(cache) > self._CONTRACT_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return contract
 
     def factory(self) -> Contract:
         return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))

@@ -1,0 +1,162 @@
+"""Access benchmark.
+
+1. Download throughput of a large file through the provider (gunicorn, 2 workers) against
+   fetching the same origin directly, in the same run (ratio), median of several rounds.
+2. Peak RSS of the provider's worker processes while streaming 1 GiB (sampled from /proc).
+3. initialize and download request rates on a warm order (small file), 4 client processes.
+
+    .venv/bin/python bench/access.py [--size-mb 1024] [--rounds 3] [--seconds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.core import MNEMONIC, start_gunicorn  # noqa: E402
+from bench.load import run_load  # noqa: E402
+from provider.auth.signatures import sign_message  # noqa: E402
+from provider.chain.client import make_web3  # noqa: E402
+from provider.devtools.anvil import Anvil, free_port, port_open  # noqa: E402
+from provider.devtools.consumer import mint, start_order  # noqa: E402
+from provider.devtools.deploy import dev_accounts, ensure_deployed  # noqa: E402
+from provider.devtools.publisher import Publisher  # noqa: E402
+
+ORIGIN = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.fileserver import OriginServer
+server = OriginServer()
+server.add("small.csv", b"x,y\\n" * 256, "text/csv")
+print(server.port, flush=True)
+time.sleep(10**6)
+"""
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def timed_stream(url: str, params=None) -> tuple[float, int]:
+    start = time.perf_counter()
+    size = 0
+    with requests.get(url, params=params, stream=True, timeout=60) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(1024 * 1024):
+            size += len(chunk)
+    return time.perf_counter() - start, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5)
+    args = parser.parse_args()
+    size = args.size_mb * 1024 * 1024
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-access-"))
+    origin = subprocess.Popen([sys.executable, "-c", ORIGIN.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True)
+    origin_url = f"http://127.0.0.1:{origin.stdout.readline().strip()}"
+    with Anvil(free_port(), 8996, MNEMONIC) as anvil:
+        w3 = make_web3(anvil.url)
+        contracts = ensure_deployed(w3, MNEMONIC, tmp / "address.json")
+        accounts = dev_accounts(MNEMONIC)
+        env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=anvil.url,
+                   ADDRESS_FILE=str(tmp / "address.json"), STORAGE_PATH=str(tmp / "p.db"),
+                   LOG_LEVEL="WARNING", INDEXER_POLL_INTERVAL="0.5")
+        provider, provider_url = start_gunicorn("provider.wsgi:app", env)
+        try:
+            publisher = Publisher(w3, contracts["ERC721Factory"], "0x" + bytes(accounts[8].key).hex(), provider_url)
+            big = publisher.publish(accounts[1], [{"type": "url", "url": f"{origin_url}/big/{size}", "method": "GET"}])
+            small = publisher.publish(accounts[1], [{"type": "url", "url": f"{origin_url}/files/small.csv", "method": "GET"}])
+            consumers = accounts[2:6]
+            orders = {}
+            for asset in (big, small):
+                for consumer in consumers:
+                    mint(w3, accounts[1], asset.datatoken_address, consumer.address)
+                    fee = requests.get(f"{provider_url}/api/services/initialize", params={
+                        "documentId": asset.did, "serviceId": "0", "consumerAddress": consumer.address},
+                        timeout=30).json()["providerFee"]
+                    orders[(asset.did, consumer.address)] = start_order(w3, consumer, asset.datatoken_address, 0, fee)
+            nonces = {c.address: 0 for c in consumers}
+
+            def download_params(asset, consumer):
+                nonces[consumer.address] += 1
+                n = nonces[consumer.address]
+                return {"documentId": asset.did, "serviceId": "0", "consumerAddress": consumer.address,
+                        "transferTxId": orders[(asset.did, consumer.address)], "fileIndex": 0, "nonce": n,
+                        "signature": sign_message("0x" + bytes(consumer.key).hex(), f"{asset.did}{n}")}
+
+            # 1 + 2: throughput and RSS
+            workers = children(provider.pid)
+            idle_rss = max(rss_kb(p) for p in workers)
+            peak = {"kb": 0}
+            stop = threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    peak["kb"] = max(peak["kb"], max(rss_kb(p) for p in workers))
+                    time.sleep(0.05)
+
+            direct, proxied = [], []
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            for _ in range(args.rounds):
+                seconds, got = timed_stream(f"{origin_url}/big/{size}")
+                assert got == size
+                direct.append(size / seconds / 1e6)
+                seconds, got = timed_stream(f"{provider_url}/api/services/download", download_params(big, consumers[0]))
+                assert got == size
+                proxied.append(size / seconds / 1e6)
+            stop.set()
+            sampler.join()
+
+            # 3: request rates on a warm order
+            per_client_init = [[("GET", "/api/services/initialize?" + requests.compat.urlencode({
+                "documentId": small.did, "serviceId": "0", "consumerAddress": c.address}))] * 100_000 for c in consumers]
+            init = run_load(provider_url, per_client_init, args.seconds)
+            per_client_download = [[("GET", "/api/services/download?" + requests.compat.urlencode(download_params(small, c)))
+                                    for _ in range(int(args.seconds * 400))] for c in consumers]
+            down = run_load(provider_url, per_client_download, args.seconds)
+        finally:
+            provider.terminate()
+            provider.wait()
+            origin.terminate()
+
+    d, p = statistics.median(direct), statistics.median(proxied)
+    print(f"download of {args.size_mb} MiB, median of {args.rounds} rounds (gunicorn --workers 2, loopback origin)")
+    print(f"  direct from origin          {d:8.0f} MB/s")
+    print(f"  through the provider        {p:8.0f} MB/s   ({p / d:.2f}x direct)")
+    print(f"  provider worker RSS: idle {idle_rss / 1024:.0f} MB, peak while streaming {peak['kb'] / 1024:.0f} MB")
+    for name, result in (("initialize (warm)", init), ("download 1 KiB, warm order, signed", down)):
+        bad = {k: v for k, v in result["statuses"].items() if k != 200}
+        print(f"  {name:36s} {result['rps']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+              + (f"  non-200: {bad}" if bad else ""))
+
+
+if __name__ == "__main__":
+    main()
