@@ -42,6 +42,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/core.py
+	$(PY) bench/access.py
 
 clean:
 	rm -rf $(VENV) .tools .run .pytest_cache
