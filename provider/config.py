@@ -47,6 +47,14 @@ _ENV: dict[tuple[str, str], str] = {
     ("access", "max_checksum_length"): "MAX_CHECKSUM_LENGTH",
     ("access", "ipfs_gateway"): "IPFS_GATEWAY",
     ("access", "arweave_gateway"): "ARWEAVE_GATEWAY",
+    ("compute", "engine"): "COMPUTE_ENGINE",
+    ("compute", "jobs_path"): "COMPUTE_JOBS_PATH",
+    ("compute", "sandbox_user"): "COMPUTE_SANDBOX_USER",
+    ("compute", "allow_any_published_algorithm"): "COMPUTE_ALLOW_ANY_PUBLISHED_ALGORITHM",
+    ("compute", "scheduler_interval"): "COMPUTE_SCHEDULER_INTERVAL",
+    ("compute", "provision_timeout"): "COMPUTE_PROVISION_TIMEOUT",
+    ("compute", "publish_timeout"): "COMPUTE_PUBLISH_TIMEOUT",
+    ("compute", "enabled"): "COMPUTE_ENABLED",
     ("development", "mnemonic"): "DEV_MNEMONIC",
     ("development", "provider_account_index"): "DEV_PROVIDER_ACCOUNT_INDEX",
     ("development", "allow_non_public_ip"): "DEV_ALLOW_NON_PUBLIC_IP",
@@ -87,6 +95,22 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class ComputeSettings:
+    enabled: bool
+    engine: str                   # local | kubernetes
+    jobs_path: Path
+    sandbox_user: str
+    allow_any_published_algorithm: bool  # both trust lists empty admits any (reference behaviour)
+    scheduler_interval: float
+    provision_timeout: float
+    publish_timeout: float
+    environments: tuple = ()      # provider.compute.environments.Environment
+
+    def environment(self, env_id: str):
+        return next((e for e in self.environments if e.id == env_id), None)
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: str
     bind: str
@@ -100,6 +124,7 @@ class Settings:
     storage: StorageSettings
     indexer: IndexerSettings
     access: AccessSettings
+    compute: ComputeSettings
     dev_mnemonic: str = field(repr=False)
 
     @property
@@ -151,10 +176,15 @@ def _maybe_json(value: str):
     return value
 
 
-def _read_raw(ini_path: Path, environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+def _parser(*paths: Path) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
-    if not parser.read(ini_path):
-        raise ConfigurationError(f"cannot read configuration file {ini_path}")
+    for path in paths:
+        if not parser.read(path):
+            raise ConfigurationError(f"cannot read configuration file {path}")
+    return parser
+
+
+def _read_raw(parser: configparser.ConfigParser, environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
     raw = {(s, k): v.strip() for s in parser.sections() for k, v in parser.items(s)}
     for key, env_name in _ENV.items():
         if env_name in environ:
@@ -227,7 +257,13 @@ def load_settings(
 ) -> Settings:
     """Read `config.ini`, apply environment overrides, and validate everything once."""
     environ = os.environ if environ is None else environ
-    raw = _read_raw(Path(ini_path or environ.get("PROVIDER_CONFIG") or DEFAULT_INI), environ)
+    # COMPUTE_ENVIRONMENTS_FILE: an extra ini file whose [compute.env.<id>] sections replace ours.
+    parser = _parser(Path(ini_path or environ.get("PROVIDER_CONFIG") or DEFAULT_INI))
+    if environ.get("COMPUTE_ENVIRONMENTS_FILE"):
+        for section in [s for s in parser.sections() if s.startswith("compute.env.")]:
+            parser.remove_section(section)
+        parser.read(environ["COMPUTE_ENVIRONMENTS_FILE"])
+    raw = _read_raw(parser, environ)
     mode = raw[("provider", "mode")].lower()
     if mode not in ("development", "production"):
         raise ConfigurationError(f"PROVIDER_MODE must be development or production, not {mode!r}")
@@ -300,5 +336,29 @@ def load_settings(
             ipfs_gateway=raw[("access", "ipfs_gateway")],
             arweave_gateway=raw[("access", "arweave_gateway")],
         ),
+        compute=_compute_settings(raw, parser),
         dev_mnemonic=mnemonic,
+    )
+
+
+def _compute_settings(raw, parser) -> ComputeSettings:
+    from provider.compute.environments import load_environments
+
+    jobs_path = Path(raw[("compute", "jobs_path")]).expanduser()
+    if not jobs_path.is_absolute():
+        jobs_path = PROJECT_ROOT / jobs_path
+    engine = raw[("compute", "engine")].lower()
+    if engine not in ("local", "kubernetes"):
+        raise ConfigurationError(f"COMPUTE_ENGINE must be local or kubernetes, not {engine!r}")
+    return ComputeSettings(
+        enabled=_as_bool(raw[("compute", "enabled")], "COMPUTE_ENABLED"),
+        engine=engine,
+        jobs_path=jobs_path,
+        sandbox_user=raw[("compute", "sandbox_user")],
+        allow_any_published_algorithm=_as_bool(
+            raw[("compute", "allow_any_published_algorithm")], "COMPUTE_ALLOW_ANY_PUBLISHED_ALGORITHM"),
+        scheduler_interval=_as_number(raw[("compute", "scheduler_interval")], "COMPUTE_SCHEDULER_INTERVAL"),
+        provision_timeout=_as_number(raw[("compute", "provision_timeout")], "COMPUTE_PROVISION_TIMEOUT"),
+        publish_timeout=_as_number(raw[("compute", "publish_timeout")], "COMPUTE_PUBLISH_TIMEOUT"),
+        environments=load_environments(parser),
     )
