@@ -27,12 +27,17 @@ system:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/python3 || missing="$$missing python3"; \
+	command -v setpriv >/dev/null || missing="$$missing util-linux"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "not root: please install$$missing"; fi; \
 	fi
+	@# The unprivileged user compute sandboxes run as (config.ini: compute.sandbox_user).
+	@if [ "$$(id -u)" = 0 ] && ! id ocean-c2d >/dev/null 2>&1; then \
+	  useradd --system --no-create-home --shell /usr/sbin/nologin ocean-c2d; fi
 
 run: setup
 	$(PY) -m provider.devtools.run

@@ -16,6 +16,10 @@ from provider.access.service import AccessService
 from provider.auth.service import RequestAuthenticator
 from provider.auth.tokens import AuthTokens
 from provider.chain.client import Chains
+from provider.compute.engine import LocalEngine
+from provider.compute.jobs import JobStore
+from provider.compute.pipeline import Provisioner
+from provider.compute.service import ComputeService
 from provider.config import Settings
 from provider.ddo.decrypt import DecryptService
 from provider.ddo.indexer import ChainIndexer, IndexerThread
@@ -23,6 +27,7 @@ from provider.ddo.resolver import AssetResolver
 from provider.ddo.store import AssetStore
 from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
 from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
+from provider.stores.leases import Leases
 from provider.stores.sqlite import Database
 
 
@@ -39,6 +44,8 @@ class ProviderServices:
     resolver: AssetResolver
     decryptor: DecryptService
     access: AccessService
+    compute: ComputeService | None
+    engine: LocalEngine | None
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -46,12 +53,19 @@ class ProviderServices:
             thread = IndexerThread(self.indexers, self.settings.indexer.poll_interval)
             thread.start()
             self.background.append(thread)
+        if self.engine is not None and self.engine not in self.background:
+            self.engine.start()
+            self.background.append(self.engine)
 
     def stop_background(self) -> None:
-        for thread in self.background:
-            thread.stop()
-        for thread in self.background:
-            thread.join(timeout=5)
+        for worker in self.background:
+            if isinstance(worker, LocalEngine):
+                worker.shutdown()
+            else:
+                worker.stop()
+        for worker in self.background:
+            if not isinstance(worker, LocalEngine):
+                worker.join(timeout=5)
         self.background.clear()
 
 
@@ -68,15 +82,23 @@ def build_services(settings: Settings) -> ProviderServices:
     tokens = AuthTokens(settings.universal_private_key, revocations)
     authenticator = RequestAuthenticator(nonces, tokens)
     assets = AssetStore(db)
-    indexers = [ChainIndexer(chain, assets, settings.indexer) for chain in chains]
+    leases = Leases(db)
+    indexers = [ChainIndexer(chain, assets, leases, settings.indexer) for chain in chains]
     resolver = AssetResolver(assets, indexers, settings.indexer.aquarius_url, settings.access.request_timeout)
     fetcher = SafeFetcher(AddressPolicy(allow_non_public=settings.access.allow_non_public_ip),
                           connect_timeout=settings.access.request_timeout,
                           read_timeout=max(settings.access.request_timeout, 30))
     access = AccessService(chains, resolver, authenticator, nonces, fetcher, settings.access)
+    engine = compute = None
+    if settings.compute.enabled:
+        jobs = JobStore(db)
+        engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access))
+        compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
         decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters),
         access=access,
+        compute=compute,
+        engine=engine,
     )

@@ -27,6 +27,7 @@ from provider.chain.client import ChainClient
 from provider.config import IndexerSettings
 from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
 from provider.ddo.store import AssetStore
+from provider.stores.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,11 @@ def check_document(document: bytes, *, did: str, chain_id: int, nft_address: str
 
 
 class ChainIndexer:
-    def __init__(self, chain: ChainClient, store: AssetStore, settings: IndexerSettings):
+    def __init__(self, chain: ChainClient, store: AssetStore, leases: Leases, settings: IndexerSettings):
         self.chain = chain
         self.store = store
+        self.leases = leases
+        self.lease_name = f"indexer:{chain.chain_id}"
         self.settings = settings
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._factory_nfts: dict[str, bool] = {}
@@ -88,7 +91,7 @@ class ChainIndexer:
     def sync(self, max_batches: int | None = None) -> bool:
         """Index up to the chain head. False if another process holds the lease."""
         with self._lock:
-            if not self.store.take_lease(self.chain.chain_id, self.holder, self.settings.lease_seconds):
+            if not self.leases.take(self.lease_name, self.holder, self.settings.lease_seconds):
                 return False
             w3 = self.chain.w3
             head = w3.eth.block_number
@@ -100,7 +103,7 @@ class ChainIndexer:
                 batches += 1
                 if max_batches is not None and batches >= max_batches:
                     break
-                self.store.take_lease(self.chain.chain_id, self.holder, self.settings.lease_seconds)
+                self.leases.take(self.lease_name, self.holder, self.settings.lease_seconds)
             return True
 
     def _index_range(self, first: int, last: int) -> None:

@@ -78,21 +78,5 @@ class AssetStore:
             (chain_id, last_block),
         )
 
-    def take_lease(self, chain_id: int, holder: str, seconds: float) -> bool:
-        """Become (or stay) the one process indexing this chain, for `seconds`."""
-        now = time.time()
-        with self._db.write() as conn:
-            row = conn.execute(
-                "SELECT holder, expires_at FROM indexer_lease WHERE chain_id = ?", (chain_id,)
-            ).fetchone()
-            if row is not None and row["holder"] != holder and row["expires_at"] > now:
-                return False
-            conn.execute(
-                "INSERT INTO indexer_lease(chain_id, holder, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(chain_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
-                (chain_id, holder, now + seconds),
-            )
-            return True
-
     def write(self):
         return self._db.write()

@@ -26,11 +26,35 @@ CREATE TABLE IF NOT EXISTS indexer_progress (
     chain_id   INTEGER PRIMARY KEY,
     last_block INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS indexer_lease (
-    chain_id   INTEGER PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS lease (
+    name       TEXT PRIMARY KEY,   -- "indexer:<chainId>", "compute-scheduler"
     holder     TEXT NOT NULL,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS compute_job (
+    job_id         TEXT PRIMARY KEY,
+    owner          TEXT NOT NULL,
+    did            TEXT NOT NULL,
+    algo_did       TEXT NOT NULL,
+    agreement_id   TEXT NOT NULL,
+    environment    TEXT NOT NULL,
+    chain_id       INTEGER NOT NULL,
+    status         INTEGER NOT NULL,
+    date_created   REAL NOT NULL,
+    date_started   REAL,
+    date_finished  REAL,
+    phase_deadline REAL,
+    max_duration   INTEGER NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    runner         TEXT,
+    spec           TEXT NOT NULL,  -- JSON: inputs, algorithm, network, runtime (never file URLs)
+    results        TEXT,           -- JSON list of {filename, filesize, type, index, path}
+    termination    TEXT,           -- JSON {exitCode, OOMKilled, timedOut}
+    error          TEXT
+);
+CREATE INDEX IF NOT EXISTS compute_job_owner ON compute_job(owner);
+CREATE INDEX IF NOT EXISTS compute_job_status ON compute_job(status);
+CREATE UNIQUE INDEX IF NOT EXISTS compute_job_agreement ON compute_job(agreement_id);
 CREATE TABLE IF NOT EXISTS asset (
     did         TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,

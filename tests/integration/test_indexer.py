@@ -8,6 +8,7 @@ from provider.chain.contracts import abi
 from provider.chain.tx import send_transaction
 from provider.ddo.indexer import ChainIndexer
 from provider.ddo.store import AssetStore
+from provider.stores.leases import Leases
 from provider.devtools.publisher import compact
 
 
@@ -81,7 +82,7 @@ class RecordingIndexer(ChainIndexer):
 def test_restart_resumes_from_the_stored_block(app, dev_chain, publisher):
     services = app.extensions["provider"]
     chain = services.chains.get(8996)
-    first = RecordingIndexer(chain, AssetStore(services.db), services.settings.indexer)
+    first = RecordingIndexer(chain, AssetStore(services.db), Leases(services.db), services.settings.indexer)
     first.ranges = []
     first.sync()
     head = dev_chain.w3.eth.block_number
@@ -89,8 +90,8 @@ def test_restart_resumes_from_the_stored_block(app, dev_chain, publisher):
     asset = publisher.publish(dev_chain.publisher_account, [])
     # "restart": a new indexer (new holder id) on the same database, after the lease expires
     with services.db.write() as conn:
-        conn.execute("DELETE FROM indexer_lease")
-    second = RecordingIndexer(chain, AssetStore(services.db), services.settings.indexer)
+        conn.execute("DELETE FROM lease")
+    second = RecordingIndexer(chain, AssetStore(services.db), Leases(services.db), services.settings.indexer)
     second.ranges = []
     second.sync()
     assert second.ranges and second.ranges[0][0] == head + 1
@@ -100,8 +101,8 @@ def test_restart_resumes_from_the_stored_block(app, dev_chain, publisher):
 def test_only_the_lease_holder_indexes(app):
     services = app.extensions["provider"]
     chain = services.chains.get(8996)
-    a = ChainIndexer(chain, AssetStore(services.db), services.settings.indexer)
-    b = ChainIndexer(chain, AssetStore(services.db), services.settings.indexer)
+    a = ChainIndexer(chain, AssetStore(services.db), Leases(services.db), services.settings.indexer)
+    b = ChainIndexer(chain, AssetStore(services.db), Leases(services.db), services.settings.indexer)
     assert a.sync() is True
     assert b.sync() is False
     assert a.sync() is True

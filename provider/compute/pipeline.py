@@ -1,0 +1,199 @@
+"""The phases every engine shares: provision the job folder, and publish its results.
+
+Provisioning fetches each dataset file and the algorithm with the same safe fetching as
+downloads (URLs and publisher headers are decrypted here and never written anywhere the
+algorithm or the consumer can read), and lays out the container contract:
+
+    /data/inputs/<did without "did:op:">/<fileIndex>   dataset files
+    /data/inputs/algoCustomData.json                   consumer parameters of the algorithm
+    /data/transformations/algorithm                    the algorithm
+    /data/ddos/<did>                                   DDOs of inputs and algorithm
+    /data/outputs, /data/logs                          written by the algorithm
+
+Publishing lists what the algorithm wrote (regular files only; a symlink it planted is never
+followed) and the logs, as `results` entries with their types.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from provider.access.fetch import FileUnavailable
+from provider.access.files import build_request, parse_userdata, validate_file_object
+from provider.access.service import AccessService
+from provider.errors import ProviderError
+
+
+class PhaseFailed(Exception):
+    """A phase cannot complete; the message is shown to the job's owner."""
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def provider_logs(self) -> Path:
+        """Logs written by the provider, outside anything the algorithm can reach."""
+        return self.root / "provider"
+
+    def create(self, sandbox_uid: int | None, sandbox_gid: int | None) -> None:
+        for sub in ("inputs", "transformations", "ddos", "outputs", "logs"):
+            (self.data / sub).mkdir(parents=True, exist_ok=True)
+        self.provider_logs.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o711)
+        os.chmod(self.data, 0o755)
+        if sandbox_uid is not None:
+            for writable in ("outputs", "logs"):
+                os.chown(self.data / writable, sandbox_uid, sandbox_gid)
+                os.chmod(self.data / writable, 0o700)
+
+    def log(self, name: str, line: str) -> None:
+        with open(self.provider_logs / name, "a") as handle:
+            handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+
+def _did_folder(did: str) -> str:
+    return did.removeprefix("did:op:")
+
+
+class Provisioner:
+    def __init__(self, access: AccessService, chunk: int = 256 * 1024):
+        self.access = access
+        self.chunk = chunk
+
+    def _write_file(self, obj: dict, userdata: dict, target: Path, budget: list[int], check: Callable[[], None]) -> None:
+        if obj["type"] == "smartcontract":
+            target.write_bytes(self.access._smartcontract_result(obj, userdata))
+            return
+        upstream = self.access.fetcher.open(build_request(
+            obj, userdata, ipfs_gateway=self.access.settings.ipfs_gateway,
+            arweave_gateway=self.access.settings.arweave_gateway))
+        try:
+            if upstream.status != 200:
+                raise FileUnavailable(f"file server answered {upstream.status}")
+            with open(target, "wb") as out:
+                for part in upstream.iter_content(self.chunk):
+                    budget[0] -= len(part)
+                    if budget[0] < 0:
+                        raise PhaseFailed("inputs are larger than the environment's disk")
+                    out.write(part)
+                    check()
+        finally:
+            upstream.close()
+
+    def provision(self, spec: dict[str, Any], paths: JobPaths, disk_bytes: int, check: Callable[[], None]) -> None:
+        """Write inputs, DDOs, algorithm and custom data; raises PhaseFailed with a code hint."""
+        budget = [disk_bytes]
+        for item in spec["inputs"]:
+            did = item["documentId"]
+            try:
+                asset = self.access.asset(did)
+                _, service = self.access.service(asset, item["serviceId"])
+                files = self.access.service_files(asset, service)
+                folder = paths.data / "inputs" / _did_folder(did)
+                folder.mkdir(exist_ok=True)
+                userdata = parse_userdata(item.get("userdata"))
+                for index, obj in enumerate(files):
+                    self._write_file(validate_file_object(obj), userdata, folder / str(index), budget, check)
+                    paths.log("configuration.log", f"dataset {did} file {index}: fetched")
+                (paths.data / "ddos" / did).write_text(json.dumps(asset.ddo))
+            except (ProviderError, FileUnavailable, OSError) as exc:
+                paths.log("configuration.log", f"dataset {did}: failed")
+                raise PhaseFailed(f"dataset {did}: {_safe(exc)}") from exc
+
+        algorithm = spec["algorithm"]
+        target = paths.data / "transformations" / "algorithm"
+        try:
+            if algorithm.get("documentId"):
+                asset = self.access.asset(algorithm["documentId"])
+                _, service = self.access.service(asset, algorithm["serviceId"])
+                files = self.access.service_files(asset, service)
+                if not files:
+                    raise PhaseFailed("the algorithm has no file")
+                self._write_file(validate_file_object(files[0]), parse_userdata(algorithm.get("userdata")),
+                                 target, budget, check)
+                (paths.data / "ddos" / algorithm["documentId"]).write_text(json.dumps(asset.ddo))
+            else:
+                meta = algorithm["meta"]
+                if meta.get("rawcode"):
+                    target.write_text(meta["rawcode"])
+                else:
+                    self._write_file(validate_file_object({"type": "url", "url": meta["url"], "method": "GET"}),
+                                     {}, target, budget, check)
+            os.chmod(target, 0o755)
+            paths.log("configuration.log", "algorithm: fetched")
+        except (ProviderError, FileUnavailable, OSError, KeyError) as exc:
+            paths.log("configuration.log", "algorithm: failed")
+            raise PhaseFailed(f"algorithm: {_safe(exc)}") from exc
+        custom = algorithm.get("algocustomdata")
+        (paths.data / "inputs" / "algoCustomData.json").write_text(json.dumps(custom if custom is not None else {}))
+
+
+def _safe(exc: Exception) -> str:
+    if isinstance(exc, ProviderError) and isinstance(exc.user_message, str):
+        return exc.user_message
+    if isinstance(exc, PhaseFailed):
+        return str(exc)
+    return "could not be fetched"
+
+
+def _regular_files(root: Path, limit: int = 256) -> list[tuple[str, Path, int]]:
+    """(relative name, path, size) of regular files under root; symlinks and devices skipped."""
+    found = []
+    stack = [root]
+    while stack and len(found) < limit:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(Path(entry.path))
+            elif stat.S_ISREG(info.st_mode):
+                found.append((str(Path(entry.path).relative_to(root)), Path(entry.path), info.st_size))
+    return found[:limit]
+
+
+def publish(paths: JobPaths) -> list[dict[str, Any]]:
+    """The results list, in the order clients index it."""
+    results: list[dict[str, Any]] = []
+
+    def add(filename: str, path: Path, kind: str, size: int) -> None:
+        results.append({"filename": filename, "filesize": size, "type": kind, "index": len(results),
+                        "path": str(path.relative_to(paths.root))})
+
+    for name, kind in (("configuration.log", "configurationLog"), ("algorithm.log", "algorithmLog")):
+        path = paths.provider_logs / name
+        if path.exists():
+            add(name, path, kind, path.stat().st_size)
+    for name, path, size in _regular_files(paths.data / "outputs"):
+        add(name, path, "output", size)
+    paths.log("publish.log", f"{sum(1 for r in results if r['type'] == 'output')} output file(s) published")
+    publish_log = paths.provider_logs / "publish.log"
+    add("publish.log", publish_log, "publishLog", publish_log.stat().st_size)
+    return results
+
+
+def open_result(paths: JobPaths, entry: dict[str, Any]):
+    """Open a result file for reading without following a symlink at the last component."""
+    full = (paths.root / entry["path"]).resolve(strict=False)
+    if not str(full).startswith(str(paths.root.resolve()) + os.sep):
+        raise PhaseFailed("result outside the job folder")
+    fd = os.open(paths.root / entry["path"], os.O_RDONLY | os.O_NOFOLLOW)
+    return os.fdopen(fd, "rb")

@@ -1,0 +1,314 @@
+"""The local sandbox: an algorithm runs under bubblewrap as an unprivileged user, with limits.
+
+What the algorithm sees: host `/usr` read-only (and the /bin, /lib symlinks into it), a
+private /proc, /dev and a small /tmp, `/data/inputs`, `/data/transformations` and `/data/ddos`
+read-only, `/data/outputs` and `/data/logs` writable, and nothing else of the host: no /etc,
+/home, /root, /run, /sys, no provider files, no environment but what the job defines. It has
+its own user, PID, IPC, UTS, cgroup and network namespaces; the network namespace has only
+loopback unless the job may use the network (dataset `allowNetworkAccess` AND the environment).
+All capabilities are dropped, nested user namespaces are disabled, and the sandbox dies with
+its supervisor (--die-with-parent), so a killed provider leaves no orphan.
+
+Limits, cgroups first: memory (no swap), CPU quota and a PID cap per job in its own cgroup
+(v1 or v2, whichever the host lets us write); rlimits as a second layer (file size = output
+quota, open files, no core dumps, and where no cgroup is available: processes, address space,
+CPU time). Wall-clock time and the total output size are enforced by the supervisor.
+
+`build_command` is pure; `Cgroup` and `run_sandboxed` do the I/O. This module never imports
+Flask and never follows a symlink the algorithm created.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_PARENT = "ocean-c2d"
+ALGORITHM_PATH = "/data/transformations/algorithm"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int
+    cpus: float
+    pids: int
+    wall_seconds: float
+    output_bytes: int
+    tmp_bytes: int = 64 * 1024 * 1024
+    open_files: int = 256
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    data_dir: Path                      # host folder with inputs/ transformations/ ddos/ outputs/ logs/
+    entrypoint: str                     # with $ALGO already replaced
+    commands: dict[str, str]            # name inside the sandbox -> host executable under /usr
+    environment: dict[str, str]
+    network: bool
+    limits: Limits
+    uid: int | None = None              # drop to this host user first (when we are root)
+    gid: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def entrypoint_for(template: str) -> str:
+    """`$ALGO` -> the algorithm's absolute path (c2d-engine.md §7)."""
+    if "$ALGO" not in template:
+        return f"{template} {ALGORITHM_PATH}".strip()
+    return template.replace("$ALGO", ALGORITHM_PATH)
+
+
+def build_bwrap_args(spec: SandboxSpec) -> list[str]:
+    data = spec.data_dir
+    args = [
+        "bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+        "--disable-userns", "--cap-drop", "ALL",
+        "--ro-bind", "/usr", "/usr",
+        "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(spec.limits.tmp_bytes), "--tmpfs", "/tmp",
+        "--dir", "/data",
+        "--ro-bind", str(data / "inputs"), "/data/inputs",
+        "--ro-bind", str(data / "transformations"), "/data/transformations",
+        "--ro-bind", str(data / "ddos"), "/data/ddos",
+        "--bind", str(data / "outputs"), "/data/outputs",
+        "--bind", str(data / "logs"), "/data/logs",
+        "--dir", "/opt/runtime/bin",
+    ]
+    if spec.network:
+        args[2:2] = ["--share-net"]
+        args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf",
+                 "--ro-bind-try", "/etc/ssl", "/etc/ssl", "--ro-bind-try", "/etc/hosts", "/etc/hosts"]
+    for name, target in sorted(spec.commands.items()):
+        args += ["--symlink", target, f"/opt/runtime/bin/{name}"]
+    env = {
+        "PATH": "/opt/runtime/bin:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        **spec.environment,
+        **spec.extra_env,
+    }
+    args += ["--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    args += ["--chdir", "/data", "--", "/bin/sh", "-c", spec.entrypoint]
+    return args
+
+
+def build_command(spec: SandboxSpec, cgroup_procs: list[str], *, cgroup_enforced: bool) -> list[str]:
+    """The whole argv: join the cgroup, set rlimits, drop to the sandbox user, then bwrap."""
+    limits = spec.limits
+    rlimits = [f"--fsize={limits.output_bytes}", f"--nofile={limits.open_files}", "--core=0"]
+    if not cgroup_enforced:
+        rlimits += [f"--nproc={limits.pids}", f"--as={limits.memory_bytes + 256 * 1024 * 1024}",
+                    f"--cpu={int(limits.wall_seconds * max(limits.cpus, 1)) + 1}"]
+    command = ["prlimit", *rlimits, "--"]
+    if spec.uid is not None:
+        command += ["setpriv", f"--reuid={spec.uid}", f"--regid={spec.gid}", "--clear-groups",
+                    "--no-new-privs", "--"]
+    command += build_bwrap_args(spec)
+    if cgroup_procs:
+        joins = "; ".join(f"echo $$ > {shlex.quote(p)}" for p in cgroup_procs)
+        return ["/bin/sh", "-c", f'{joins}; exec "$@"', "sandbox-join", *command]
+    return command
+
+
+# ---- cgroups -----------------------------------------------------------------------------
+
+class Cgroup:
+    """A per-job cgroup with memory, pids and cpu limits (v1 or v2), or a no-op when the host
+    does not let us create one (then the rlimit layer is all there is)."""
+
+    def __init__(self, name: str, limits: Limits):
+        self.name = name
+        self.version = None
+        self.dirs: dict[str, Path] = {}
+        try:
+            if (CGROUP_ROOT / "memory").is_dir() and os.access(CGROUP_ROOT / "memory", os.W_OK):
+                self._create_v1(limits)
+            elif (CGROUP_ROOT / "cgroup.controllers").exists() and os.access(CGROUP_ROOT, os.W_OK):
+                self._create_v2(limits)
+        except OSError:
+            self.remove()
+            self.version = None
+            self.dirs = {}
+
+    @property
+    def enforced(self) -> bool:
+        return self.version is not None
+
+    def procs_files(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs.values()]
+
+    def _create_v1(self, limits: Limits) -> None:
+        for controller in ("memory", "pids", "cpu"):
+            path = CGROUP_ROOT / controller / CGROUP_PARENT / self.name
+            path.mkdir(parents=True, exist_ok=True)
+            self.dirs[controller] = path
+        memory = self.dirs["memory"]
+        (memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
+        swap = memory / "memory.memsw.limit_in_bytes"
+        if swap.exists():
+            swap.write_text(str(limits.memory_bytes))
+        (self.dirs["pids"] / "pids.max").write_text(str(limits.pids))
+        (self.dirs["cpu"] / "cpu.cfs_period_us").write_text("100000")
+        (self.dirs["cpu"] / "cpu.cfs_quota_us").write_text(str(int(limits.cpus * 100000)))
+        self.version = 1
+
+    def _create_v2(self, limits: Limits) -> None:
+        parent = CGROUP_ROOT / CGROUP_PARENT
+        parent.mkdir(exist_ok=True)
+        (parent / "cgroup.subtree_control").write_text("+memory +pids +cpu")
+        path = parent / self.name
+        path.mkdir(exist_ok=True)
+        self.dirs["unified"] = path
+        (path / "memory.max").write_text(str(limits.memory_bytes))
+        if (path / "memory.swap.max").exists():
+            (path / "memory.swap.max").write_text("0")
+        (path / "pids.max").write_text(str(limits.pids))
+        (path / "cpu.max").write_text(f"{int(limits.cpus * 100000)} 100000")
+        self.version = 2
+
+    def oom_killed(self) -> bool:
+        try:
+            if self.version == 1:
+                text = (self.dirs["memory"] / "memory.oom_control").read_text()
+                counters = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+                return int(counters.get("oom_kill", 0)) > 0
+            if self.version == 2:
+                text = (self.dirs["unified"] / "memory.events").read_text()
+                counters = dict(line.split() for line in text.splitlines())
+                return int(counters.get("oom_kill", 0)) > 0
+        except (OSError, ValueError):
+            pass
+        return False
+
+    def kill_all(self) -> None:
+        for procs in self.procs_files():
+            try:
+                for pid in Path(procs).read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        for path in self.dirs.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    self.kill_all()
+                    time.sleep(0.05)
+
+
+# ---- running -----------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    exit_code: int | None
+    oom_killed: bool
+    timed_out: bool
+    quota_exceeded: bool
+    stopped: bool
+    started: float
+    finished: float
+
+    def termination(self) -> dict:
+        return {"exitCode": self.exit_code, "OOMKilled": self.oom_killed, "timedOut": self.timed_out,
+                "stopped": self.stopped}
+
+
+def sandbox_identity(user: str) -> tuple[int | None, int | None]:
+    """(uid, gid) to drop to when running as root; (None, None) when we are not root."""
+    if os.geteuid() != 0:
+        return None, None
+    try:
+        entry = pwd.getpwnam(user)
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534  # nobody: still unprivileged, though shared
+
+
+def directory_size(path: Path) -> int:
+    """Bytes in regular files below `path`, without following symlinks."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue
+    return total
+
+
+def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
+                  poll: float = 0.25, on_start=None) -> Outcome:
+    """Run the algorithm to completion, a limit, or a stop request; stdout+stderr go to log_path."""
+    cgroup = Cgroup(name, spec.limits)
+    command = build_command(spec, cgroup.procs_files(), cgroup_enforced=cgroup.enforced)
+    started = time.time()
+    timed_out = quota = stopped = False
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, close_fds=True, env={"PATH": "/usr/bin:/bin"})
+        if on_start:
+            on_start(process.pid)
+        try:
+            while process.poll() is None:
+                if time.time() - started > spec.limits.wall_seconds:
+                    timed_out = True
+                elif directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
+                    quota = True
+                elif should_stop():
+                    stopped = True
+                if timed_out or quota or stopped:
+                    _kill(process, cgroup)
+                    break
+                try:
+                    process.wait(timeout=poll)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if process.poll() is None:
+                _kill(process, cgroup)
+            exit_code = process.wait()
+            oom = cgroup.oom_killed()
+            cgroup.kill_all()
+            cgroup.remove()
+    if directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
+        quota = True
+    return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
+
+
+def _kill(process: subprocess.Popen, cgroup: Cgroup) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    cgroup.kill_all()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def bwrap_available() -> bool:
+    return subprocess.run(["which", "bwrap"], capture_output=True).returncode == 0

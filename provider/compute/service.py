@@ -1,0 +1,422 @@
+"""The compute API's rules: environments, initializeCompute, start, status, stop, delete,
+results and live logs. The engine runs what this service admitted."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from eth_utils import to_checksum_address
+from web3.exceptions import Web3Exception
+
+from provider.access.consumable import NotConsumable, check_credentials
+from provider.access.fees import provider_data, sign_provider_fee
+from provider.access.fetch import FileUnavailable
+from provider.access.files import validate_file_object
+from provider.access.orders import OrderInvalid, ValidOrder, validate_order
+from provider.access.service import AccessService, Asset
+from provider.auth.service import RequestAuthenticator, parse_nonce
+from provider.auth.signatures import SignatureError, recover_signer, same_address
+from provider.compute import status as st
+from provider.compute.engine import LocalEngine
+from provider.compute.environments import Environment, compute_fee
+from provider.compute.jobs import AgreementInUse, Job, JobStore
+from provider.compute.pipeline import open_result
+from provider.compute.validation import WorkflowError, check_container, check_trust, container_section_checksum
+from provider.config import Settings
+from provider.errors import BadRequest, InvalidSignature, NotFound, ProviderError, ValidationError
+from provider.validation import address_field, integer_field, require
+
+
+@dataclass
+class AlgorithmInfo:
+    did: str | None
+    asset: Asset | None
+    service_index: int | None
+    service: dict[str, Any] | None
+    container: dict[str, Any]
+    files_checksum: str | None
+    request: dict[str, Any]
+
+
+@dataclass
+class InputInfo:
+    asset: Asset
+    index: int
+    service: dict[str, Any]
+    request: dict[str, Any]
+
+
+class ComputeService:
+    def __init__(self, settings: Settings, access: AccessService, authenticator: RequestAuthenticator,
+                 jobs: JobStore, engine: LocalEngine):
+        self.settings = settings
+        self.access = access
+        self.authenticator = authenticator
+        self.jobs = jobs
+        self.engine = engine
+        self._decimals: dict[tuple[int, str], int] = {}
+
+    # ---- environments --------------------------------------------------------------------
+
+    def environment(self, env_id: Any) -> Environment | None:
+        return self.settings.compute.environment(str(env_id)) if env_id else None
+
+    def fee_token(self, env: Environment, chain) -> str:
+        return to_checksum_address(env.fee_tokens.get(chain.chain_id) or chain.fee_token)
+
+    def environments(self, chain_id: Any = None) -> dict[str, list[dict]]:
+        chains = [self.access.chains.find(chain_id)] if chain_id not in (None, "") else list(self.access.chains)
+        if chains == [None]:
+            raise BadRequest("Unsupported chain ID")
+        now = time.time()
+        return {
+            str(chain.chain_id): [
+                env.as_json(consumer_address=chain.provider_address, fee_token=self.fee_token(env, chain),
+                            current_jobs=self.jobs.count_active(env.id), last_seen=now)
+                for env in self.settings.compute.environments
+            ]
+            for chain in chains
+        }
+
+    def _decimals_of(self, chain, token: str) -> int:
+        key = (chain.chain_id, token)
+        if key not in self._decimals:
+            try:
+                self._decimals[key] = int(chain.call(chain.contract("ERC20Template", token).functions.decimals().call))
+            except (Web3Exception, ValueError):
+                self._decimals[key] = 18
+        return self._decimals[key]
+
+    # ---- validation ----------------------------------------------------------------------
+
+    def _algorithm(self, body: dict[str, Any], env: Environment, consumer: str, *, for_start: bool) -> AlgorithmInfo:
+        algorithm = body.get("algorithm")
+        if not isinstance(algorithm, dict) or (not algorithm.get("documentId") and not algorithm.get("meta")):
+            raise WorkflowError("algorithm", "missing_meta_documentId")
+        if algorithm.get("documentId"):
+            try:
+                asset = self.access.asset(algorithm["documentId"])
+            except BadRequest:
+                raise WorkflowError("algorithm", "file_unavailable" if for_start else "did_not_found") from None
+            if (asset.ddo.get("metadata") or {}).get("type") != "algorithm":
+                if not for_start:
+                    raise BadRequest("DID is not a valid algorithm")
+                raise WorkflowError("algorithm", "not_algo")
+            if algorithm.get("serviceId") in (None, ""):
+                raise WorkflowError("algorithm.serviceId", "missing")
+            try:
+                index, service = self.access.service(asset, algorithm["serviceId"])
+            except BadRequest:
+                raise WorkflowError("algorithm.serviceId", "not_found") from None
+            if for_start:
+                try:
+                    check_credentials(asset.ddo.get("credentials"), consumer, asset.did)
+                except NotConsumable as exc:
+                    raise WorkflowError("algorithm.credentials", str(exc)) from None
+            container = ((asset.ddo.get("metadata") or {}).get("algorithm") or {}).get("container") or {}
+            files_checksum = self._files_checksum(asset, service)
+            info = AlgorithmInfo(asset.did, asset, index, service, container, files_checksum, algorithm)
+        else:
+            meta = algorithm["meta"]
+            if not isinstance(meta, dict) or not (meta.get("rawcode") or meta.get("url")):
+                raise WorkflowError("algorithm", "meta_oneof_url_rawcode_remote")
+            info = AlgorithmInfo(None, None, None, None, meta.get("container") or {}, None, algorithm)
+        code = check_container(info.container)
+        if code:
+            raise WorkflowError("algorithm.container", code)
+        if env.runtime_for(str(info.container.get("image")), info.container.get("tag")) is None:
+            raise WorkflowError("algorithm.container", "image_not_supported_by_environment")
+        return info
+
+    def _files_checksum(self, asset: Asset, service: dict[str, Any]) -> str:
+        try:
+            files = self.access.service_files(asset, service)
+            checksums = []
+            for obj in files:
+                details = self.access.file_details(validate_file_object(obj), {}, True)
+                if not details.valid or details.checksum is None:
+                    raise FileUnavailable("algorithm file unavailable")
+                checksums.append(details.checksum)
+        except (ProviderError, FileUnavailable):
+            raise WorkflowError("algorithm", "file_unavailable") from None
+        return "".join(checksums)
+
+    def _input(self, item: Any, resource: str, position: int, algorithm: AlgorithmInfo, consumer: str) -> InputInfo:
+        if not isinstance(item, dict) or not item.get("documentId"):
+            raise WorkflowError(f"{resource}.documentId", "missing")
+        if item.get("serviceId") in (None, ""):
+            raise WorkflowError(f"{resource}.serviceId", "missing")
+        try:
+            asset = self.access.asset(item["documentId"])
+        except BadRequest:
+            raise WorkflowError(f"{resource}.documentId", "did_not_found") from None
+        try:
+            index, service = self.access.service(asset, item["serviceId"])
+        except BadRequest:
+            raise WorkflowError(f"{resource}.serviceId", "not_found") from None
+        try:
+            self.access.require_consumable(asset, consumer)
+        except BadRequest as exc:
+            raise WorkflowError(resource, exc.user_message) from None
+        if service.get("type") not in ("access", "compute"):
+            raise WorkflowError(f"{resource}.serviceId", "service_not_access_compute")
+        if position == 0 and service.get("type") != "compute":
+            raise WorkflowError(f"{resource}.serviceId", "main_service_compute")
+        if service.get("type") == "compute":
+            try:
+                self.access.service_files(asset, service)
+            except BadRequest:
+                raise WorkflowError(f"{resource}.serviceId", "compute_services_not_in_same_provider") from None
+            owner = (algorithm.asset.ddo.get("nft") or {}).get("owner") if algorithm.asset else None
+            code = check_trust(
+                service.get("compute"), algorithm_did=algorithm.did, algorithm_owner=owner,
+                files_checksum=algorithm.files_checksum,
+                container_checksum=container_section_checksum(algorithm.container) if algorithm.did else None,
+                allow_any_published=self.settings.compute.allow_any_published_algorithm)
+            if code:
+                raise WorkflowError(resource, code)
+        return InputInfo(asset, index, service, item)
+
+    def _order(self, info: InputInfo | AlgorithmInfo, consumer: str, env_id: str | None, *,
+               allow_expired_fees: bool = False) -> ValidOrder:
+        asset, service, index = info.asset, info.service, (info.index if isinstance(info, InputInfo) else info.service_index)
+        return validate_order(
+            asset.chain, tx_id=info.request.get("transferTxId", ""), sender=consumer,
+            datatoken=service["datatokenAddress"], service_index=index, service_id=str(service["id"]),
+            service_timeout=int(service.get("timeout") or 0), environment=env_id,
+            allow_expired_fees=allow_expired_fees)
+
+    # ---- initializeCompute ---------------------------------------------------------------
+
+    def initialize(self, body: dict[str, Any]) -> dict[str, Any]:
+        compute = body.get("compute") if isinstance(body.get("compute"), dict) else {}
+        missing = {}
+        if not isinstance(body.get("datasets"), list) or not body["datasets"]:
+            missing["datasets"] = ["The datasets field is required."]
+        if not compute.get("env"):
+            missing["compute.env"] = ["The compute.env field is required."]
+        if compute.get("validUntil") in (None, ""):
+            missing["compute.validUntil"] = ["The compute.validUntil field is required."]
+        if missing:
+            raise ValidationError(missing)
+        consumer = address_field(body, "consumerAddress")
+        valid_until = integer_field(compute, "validUntil")
+        now = time.time()
+        if valid_until <= now:
+            raise BadRequest("The validUntil value is not correct.")
+        env = self.environment(compute["env"])
+        if env is None:
+            raise BadRequest("Compute environment does not exist")
+        if valid_until - now > env.max_job_duration + 24 * 3600:
+            raise BadRequest("The validUntil value is not correct.")
+        algorithm = self._algorithm(body, env, consumer, for_start=False)
+        inputs = [self._input(item, "dataset" if i == 0 else f"datasets[{i}]", i, algorithm, consumer)
+                  for i, item in enumerate(body["datasets"])]
+        items: list[InputInfo | AlgorithmInfo] = list(inputs) + ([algorithm] if algorithm.did else [])
+
+        orders: dict[int, ValidOrder] = {}
+        for position, info in enumerate(items):
+            if info.request.get("transferTxId"):
+                try:
+                    orders[position] = self._order(info, consumer, env.id, allow_expired_fees=True)
+                except OrderInvalid:
+                    pass
+        fee_carrier = next((p for p, o in orders.items() if int(o.fee["validUntil"]) >= valid_until), 0)
+        entries = []
+        for position, info in enumerate(items):
+            chain = info.asset.chain
+            order = orders.get(position)
+            if order is not None and int(order.fee["validUntil"]) >= valid_until:
+                entries.append({"validOrder": order.tx_hash})
+                continue
+            token = self.fee_token(env, chain)
+            amount = 0 if position != fee_carrier else compute_fee(
+                env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
+            data = provider_data(env.id, now, info.service["datatokenAddress"], str(info.service["id"]))
+            fee = sign_provider_fee(chain.settings.private_key, chain.provider_address, token, amount, data, valid_until)
+            entry = {"datatoken": info.service["datatokenAddress"], "providerFee": fee.as_json()}
+            if order is not None:
+                entry["validOrder"] = order.tx_hash
+            entries.append(entry)
+        reply: dict[str, Any] = {"datasets": entries[:len(inputs)]}
+        if algorithm.did:
+            reply["algorithm"] = entries[len(inputs)]
+        return reply
+
+    # ---- start ---------------------------------------------------------------------------
+
+    def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        dataset = body.get("dataset") if isinstance(body.get("dataset"), dict) else {}
+        missing = {f"dataset.{k}": [f"The dataset.{k} field is required."]
+                   for k in ("documentId", "serviceId", "transferTxId") if dataset.get(k) in (None, "")}
+        if missing:
+            raise ValidationError(missing)
+        require(body, "consumerAddress", "nonce")
+        consumer = address_field(body, "consumerAddress")
+        self.authenticator.authorize(signer=consumer, message=f"{consumer}{dataset['documentId']}",
+                                     nonce=body["nonce"], signature=body.get("signature"), auth_token=auth_token)
+        env = self.environment(body.get("environment"))
+        if env is None:
+            raise WorkflowError("environment", "not_found")
+        additional = body.get("additionalDatasets", body.get("additionalInputs")) or []
+        if not isinstance(additional, list):
+            raise WorkflowError("additional_input", "invalid")
+        algorithm = self._algorithm(body, env, consumer, for_start=True)
+        inputs = [self._input(item, "dataset" if i == 0 else f"datasets[{i}]", i, algorithm, consumer)
+                  for i, item in enumerate([dataset] + additional)]
+        orders = []
+        for position, info in enumerate(inputs):
+            resource = "dataset" if position == 0 else f"datasets[{position}]"
+            if not info.request.get("transferTxId"):
+                raise WorkflowError(f"{resource}.transferTxId", "missing")
+            try:
+                orders.append(self._order(info, consumer, env.id))
+            except OrderInvalid:
+                raise WorkflowError(f"{resource}.serviceId", "order_invalid") from None
+        if algorithm.did:
+            try:
+                orders.append(self._order(algorithm, consumer, None))
+            except OrderInvalid:
+                raise WorkflowError("algorithm", "in_use_or_not_on_chain") from None
+
+        now = time.time()
+        chain = inputs[0].asset.chain
+        max_duration = env.max_job_duration
+        agreement = orders[0].tx_hash
+        if not env.free:
+            valid_until = max(int(o.fee["validUntil"]) for o in orders)
+            token = self.fee_token(env, chain)
+            required = compute_fee(env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
+            paying = [o for o in orders if same_address(o.fee["providerFeeToken"], token)
+                      and int(o.fee["providerFeeAmount"]) >= required and (o.fee_data.get("environment") == env.id)]
+            if not paying or valid_until <= now:
+                raise WorkflowError("order", "fees_not_paid")
+            agreement = paying[-1].tx_hash
+            max_duration = int(min(env.max_job_duration, valid_until - now))
+        image = str(algorithm.container.get("image"))
+        runtime = env.runtime_for(image, algorithm.container.get("tag"))
+        network = all(bool((i.service.get("compute") or {}).get("allowNetworkAccess")) for i in inputs)
+        algo_request = dict(algorithm.request)
+        spec = {
+            "inputs": [{"documentId": i.asset.did, "serviceId": str(i.service["id"]),
+                        "transferTxId": i.request.get("transferTxId"), "userdata": i.request.get("userdata")}
+                       for i in inputs],
+            "algorithm": {k: algo_request.get(k) for k in ("documentId", "serviceId", "transferTxId", "userdata", "meta")
+                          if algo_request.get(k) is not None}
+            | {"algocustomdata": algo_request.get("algocustomdata", algo_request.get("algouserdata"))},
+            "container": {k: algorithm.container.get(k) for k in ("entrypoint", "image", "tag", "checksum")},
+            "runtime": runtime.commands,
+            "network": network,
+        }
+        job = Job(
+            job_id=uuid.uuid4().hex, owner=to_checksum_address(consumer), did=inputs[0].asset.did,
+            algo_did=algorithm.did or "raw", agreement_id=agreement, environment=env.id, chain_id=chain.chain_id,
+            status=st.QUEUED, date_created=now, date_started=None, date_finished=None, phase_deadline=None,
+            max_duration=max_duration, stop_requested=0, runner=None, spec=spec, results=None, termination=None,
+            error=None)
+        try:
+            self.jobs.create(job)
+        except AgreementInUse:
+            raise WorkflowError("order", "agreement_already_used") from None
+        return [job.public()]
+
+    # ---- the owner's job -----------------------------------------------------------------
+
+    def _owned_job(self, job_id: Any, owner: str) -> Job:
+        job = self.jobs.get(str(job_id)) if job_id else None
+        if job is None or not same_address(job.owner, owner):
+            raise NotFound("Job not found")
+        return job
+
+    def status(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        """Signed (owner + jobId + documentId + nonce) or with an AuthToken: the full status.
+        Unsigned, as ocean.js asks: only job ids, status and dates (no result names, no logs).
+        A signature by anyone but the owner is refused. The nonce is not consumed: reading
+        status changes nothing, and ocean.py polls with the same signature."""
+        consumer = address_field(params, "consumerAddress")
+        full = False
+        if params.get("signature"):
+            _, nonce_text = parse_nonce(params.get("nonce"))
+            message = f"{consumer}{params.get('jobId') or ''}{params.get('documentId') or ''}{nonce_text}"
+            try:
+                signer = recover_signer(message, params["signature"])
+            except SignatureError:
+                signer = None
+            if signer is None or not same_address(signer, consumer):
+                raise InvalidSignature("Invalid signature provided.", as_list=True)
+            full = True
+        elif auth_token:
+            try:
+                self.authenticator.tokens.check(auth_token, consumer)
+            except ProviderError as exc:
+                raise InvalidSignature(exc.user_message, as_list=True) from None
+            full = True
+        if params.get("jobId"):
+            jobs = [self._owned_job(params["jobId"], consumer)]
+        else:
+            jobs = self.jobs.of_owner(to_checksum_address(consumer), params.get("documentId") or None)
+        return [job.public(full=full) for job in jobs]
+
+    def _authorized_job(self, params: dict[str, Any], auth_token: str | None, message_tail: str) -> Job:
+        require(params, "consumerAddress", "jobId", "nonce")
+        consumer = address_field(params, "consumerAddress")
+        self.authenticator.authorize(signer=consumer, message=f"{consumer}{params['jobId']}{message_tail}",
+                                     nonce=params["nonce"], signature=params.get("signature"), auth_token=auth_token)
+        return self._owned_job(params["jobId"], consumer)
+
+    def stop(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
+        if not st.is_terminal(job.status):
+            self.jobs.update(job.job_id, stop_requested=1)
+        return [self.jobs.get(job.job_id).public()]
+
+    def delete(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
+        job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
+        if not st.is_terminal(job.status):
+            self.jobs.update(job.job_id, stop_requested=1)
+            raise BadRequest("The job is still running: it was asked to stop; delete it once it has finished.")
+        self.engine.delete_files(job.job_id)
+        self.jobs.delete(job.job_id)
+        return {"deleted": job.job_id}
+
+    def result(self, params: dict[str, Any], auth_token: str | None) -> tuple[Iterator[bytes], str, int]:
+        require(params, "jobId", "index", "consumerAddress", "nonce")
+        index = integer_field(params, "index", minimum=0)
+        job = self._authorized_job(params, auth_token, str(params["index"]))
+        results = job.results or []
+        if index >= len(results):
+            raise NotFound("No result with that index for this job.")
+        entry = results[index]
+        try:
+            handle = open_result(self.engine.paths(job.job_id), entry)
+        except (OSError, ProviderError):
+            raise NotFound("The result is no longer available.") from None
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while part := handle.read(64 * 1024):
+                    yield part
+        return chunks(), entry["filename"], entry["filesize"]
+
+    def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
+        """The algorithm's output as it is written, until the job leaves the running phases."""
+        job = self._authorized_job(params, auth_token, "")
+        path = self.engine.paths(job.job_id).provider_logs / "algorithm.log"
+
+        def follow() -> Iterator[bytes]:
+            position = 0
+            while True:
+                current = self.jobs.get(job.job_id)
+                if path.exists():
+                    with open(path, "rb") as handle:
+                        handle.seek(position)
+                        data = handle.read()
+                        position += len(data)
+                    if data:
+                        yield data
+                if current is None or st.is_terminal(current.status):
+                    return
+                time.sleep(poll)
+        return follow()

@@ -1,0 +1,74 @@
+"""The compute API (names as clients look them up in serviceEndpoints)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from provider.compute.validation import check_container
+from provider.errors import BadRequest, NotFound
+from provider.routes.common import auth_token, request_data, services
+
+bp = Blueprint("compute", __name__)
+
+
+def _compute():
+    svc = services().compute
+    if svc is None:
+        raise NotFound("Compute is not enabled on this provider.")
+    return svc
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.get("/computeEnvironments")
+def computeEnvironments():
+    return jsonify(_compute().environments(request.args.get("chainId")))
+
+
+@bp.post("/initializeCompute")
+def initializeCompute():
+    return jsonify(_compute().initialize(_json_body()))
+
+
+@bp.post("/compute")
+def computeStart():
+    return jsonify(_compute().start(_json_body(), auth_token()))
+
+
+@bp.get("/compute")
+def computeStatus():
+    return jsonify(_compute().status(request_data(), auth_token()))
+
+
+@bp.put("/compute")
+def computeStop():
+    return jsonify(_compute().stop(request_data(), auth_token()))
+
+
+@bp.delete("/compute")
+def computeDelete():
+    return jsonify(_compute().delete(request_data(), auth_token()))
+
+
+@bp.get("/computeResult")
+def computeResult():
+    chunks, filename, size = _compute().result(request_data(), auth_token())
+    return Response(chunks, headers={"Content-Disposition": f"attachment;filename={filename.replace('/', '_')}",
+                                     "Content-Length": str(size), "Content-Type": "application/octet-stream"},
+                    direct_passthrough=True)
+
+
+@bp.get("/computeStreamableLogs")
+def computeStreamableLogs():
+    return Response(_compute().logs(request_data(), auth_token()), content_type="text/plain")
+
+
+@bp.post("/validateContainer")
+def validateContainer():
+    container = _json_body()
+    code = check_container(container)
+    if code:
+        raise BadRequest(code)
+    return jsonify(container)
