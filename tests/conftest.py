@@ -1,6 +1,7 @@
 """Fixtures that start real things: anvil with the Ocean contracts, Redis, the app."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -124,3 +125,13 @@ def redis_client(redis_url):
     client = redis_lib.Redis.from_url(redis_url)
     client.flushdb()
     return client
+
+
+@pytest.fixture
+def sandbox_dir():
+    """A folder the unprivileged sandbox user can traverse (pytest's tmp_path is 0700)."""
+    import tempfile
+    path = Path(tempfile.mkdtemp(prefix="c2d-test-", dir="/tmp"))
+    os.chmod(path, 0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -46,6 +46,9 @@ class LocalEngine:
         self.lease_seconds = lease_seconds
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.uid, self.gid = sandbox_identity(settings.sandbox_user)
+        # Job folders must be traversable (not listable) by the sandbox user.
+        settings.jobs_path.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.jobs_path, 0o711)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()

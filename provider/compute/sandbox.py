@@ -293,7 +293,8 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
             oom = cgroup.oom_killed()
             cgroup.kill_all()
             cgroup.remove()
-    if directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
+    # A single file stops at the RLIMIT_FSIZE cap (= the quota): reaching it counts as exceeding it.
+    if directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
         quota = True
     return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
 
