@@ -6,6 +6,7 @@
 /secret             401 unless the X-Api-Key header is "k1"
 /redirect?to=&n=    n redirects (302) then to `to`
 /graphql            POST: {"data": {"query", "variables"}}
+/slow/<seconds>     10 bytes a second for <seconds> seconds
 /ipfs/<cid>, /ar/<tx>   gateway stand-ins serving /files contents
 Counts requests and bytes sent per path prefix.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
@@ -116,6 +118,20 @@ class OriginServer:
                     return self._serve_bytes(data, content_type)
                 if path.startswith("/big/"):
                     return self._big(int(path.rsplit("/", 1)[1]))
+                if path.startswith("/slow/"):  # /slow/<seconds>: 10 bytes a second
+                    seconds = int(path.rsplit("/", 1)[1])
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(10 * seconds))
+                    self.end_headers()
+                    try:
+                        for _ in range(seconds):
+                            self.wfile.write(b"s" * 10)
+                            self.wfile.flush()
+                            time.sleep(1)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True
+                    return None
                 if path == "/echo":
                     payload = {"method": self.command, "query": {k: v[0] for k, v in query.items()},
                                "headers": {k.lower(): v for k, v in self.headers.items()},
