@@ -66,7 +66,10 @@ class UpstreamResponse:
     def iter_content(self, chunk: int = CHUNK) -> Iterator[bytes]:
         """The body in chunks. Closing the iterator early (client gone) closes the upstream."""
         try:
-            yield from self._response.stream(chunk)
+            # read1 returns what has arrived (up to `chunk`) instead of waiting for a full chunk:
+            # first bytes reach the client at once, and a slow origin cannot hide a stop request.
+            while data := self._response.read1(chunk):
+                yield data
         except (Urllib3Error, OSError) as exc:
             raise FileUnavailable("the file transfer was interrupted") from exc
         finally:

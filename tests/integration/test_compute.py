@@ -38,6 +38,16 @@ price_per_minute = 0
 max_pids = 64
 runtimes = python:3*=python:/usr/bin/python3,python3:/usr/bin/python3
 
+[compute.env.test-expiring]
+cpu = 1
+ram_gb = 0.25
+disk_gb = 0.01
+max_job_duration = 20
+max_jobs = 1
+price_per_minute = 0
+storage_expiry = 1
+runtimes = python:3*=python3:/usr/bin/python3
+
 [compute.env.test-paid]
 cpu = 1
 ram_gb = 0.25
@@ -379,3 +389,32 @@ def test_live_logs_stream_while_running(lab):
         "consumerAddress": lab.consumer.address, "jobId": job_id, "nonce": nonce,
         "signature": sign(lab.consumer, f"{lab.consumer.address}{job_id}{nonce}")})
     assert r.status_code == 200 and b"tick 2" in r.data
+
+
+def test_stop_while_provisioning(lab, publisher, dev_chain):
+    nft, dt = publisher.create_nft_with_datatoken(dev_chain.publisher_account)
+    ddo = publisher.make_ddo(nft, dt, [{"type": "url", "url": lab.origin.url + "/slow/30", "method": "GET"}],
+                             service_type="compute", compute={"allowRawAlgorithm": True})
+    publisher.set_metadata(dev_chain.publisher_account, nft, ddo, 2)
+    mint(dev_chain.w3, dev_chain.publisher_account, dt, lab.consumer.address)
+    (tx,), _ = lab.order_all([ddo], None)
+    job_id = lab.start(ddo, tx, raw_algorithm("print('never runs')")).get_json()[0]["jobId"]
+    lab.wait(job_id, until=lambda s: s["status"] == 20)
+    assert lab.signed("PUT", job_id).status_code == 200
+    final = lab.wait(job_id, timeout=20)
+    assert final["status"] == 70 and final["error"] == "stopped by its owner"
+    assert "algorithmLog" not in [r["type"] for r in final["results"]]
+
+
+def test_finished_jobs_are_removed_after_the_storage_expiry(lab, compute_app):
+    dataset = lab.publish_dataset(raw=True)
+    (tx,), _ = lab.order_all([dataset], None, env="test-expiring")
+    job_id = lab.start(dataset, tx, raw_algorithm("print(1)"), env="test-expiring").get_json()[0]["jobId"]
+    lab.wait(job_id)
+    engine = compute_app.extensions["provider"].engine
+    assert engine.paths(job_id).root.exists()
+    deadline = time.monotonic() + 10
+    while lab.status(job_id).status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert lab.status(job_id).status_code == 404
+    assert not engine.paths(job_id).root.exists()
