@@ -48,6 +48,7 @@ test: setup
 bench: setup
 	$(PY) bench/core.py
 	$(PY) bench/access.py
+	$(PY) bench/compute.py
 
 clean:
 	rm -rf $(VENV) .tools .run .pytest_cache
