@@ -104,10 +104,10 @@ class Lab:
         return {"did": algo_ddo["id"], "filesChecksum": hashlib.sha256(files).hexdigest(),
                 "containerSectionChecksum": container_section_checksum(container or CONTAINER)}
 
-    def publish_dataset(self, trusted=(), publishers=(), raw=False, network=False):
+    def publish_dataset(self, trusted=(), publishers=(), raw=False, network=False, path="/files/data.csv"):
         nft, dt = self.publisher.create_nft_with_datatoken(self.chain.publisher_account)
         ddo = self.publisher.make_ddo(
-            nft, dt, [{"type": "url", "url": self.origin.url + "/files/data.csv", "method": "GET"}],
+            nft, dt, [{"type": "url", "url": self.origin.url + path, "method": "GET"}],
             service_type="compute", compute={"allowRawAlgorithm": raw, "allowNetworkAccess": network,
                                              "publisherTrustedAlgorithms": list(trusted),
                                              "publisherTrustedAlgorithmPublishers": list(publishers)})
@@ -391,12 +391,8 @@ def test_live_logs_stream_while_running(lab):
     assert r.status_code == 200 and b"tick 2" in r.data
 
 
-def test_stop_while_provisioning(lab, publisher, dev_chain):
-    nft, dt = publisher.create_nft_with_datatoken(dev_chain.publisher_account)
-    ddo = publisher.make_ddo(nft, dt, [{"type": "url", "url": lab.origin.url + "/slow/30", "method": "GET"}],
-                             service_type="compute", compute={"allowRawAlgorithm": True})
-    publisher.set_metadata(dev_chain.publisher_account, nft, ddo, 2)
-    mint(dev_chain.w3, dev_chain.publisher_account, dt, lab.consumer.address)
+def test_stop_while_provisioning(lab):
+    ddo = lab.publish_dataset(raw=True, path="/slow/30")
     (tx,), _ = lab.order_all([ddo], None)
     job_id = lab.start(ddo, tx, raw_algorithm("print('never runs')")).get_json()[0]["jobId"]
     lab.wait(job_id, until=lambda s: s["status"] == 20)

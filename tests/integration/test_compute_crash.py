@@ -86,14 +86,9 @@ def test_sigkill_while_running_fails_the_job_with_a_reason_and_leaves_no_process
     assert job.date_finished is not None and job.runner is None
 
 
-def test_sigkill_while_provisioning_resumes_the_job(setup, publisher, dev_chain):
+def test_sigkill_while_provisioning_resumes_the_job(setup):
     lab, app, child_env = setup
-    nft, dt = publisher.create_nft_with_datatoken(dev_chain.publisher_account)
-    ddo = publisher.make_ddo(nft, dt, [{"type": "url", "url": lab.origin.url + "/slow/4", "method": "GET"}],
-                             service_type="compute", compute={"allowRawAlgorithm": True})
-    publisher.set_metadata(dev_chain.publisher_account, nft, ddo, 2)
-    from provider.devtools.consumer import mint
-    mint(dev_chain.w3, dev_chain.publisher_account, dt, lab.consumer.address)
+    ddo = lab.publish_dataset(raw=True, path="/slow/4")
     (tx,), _ = lab.order_all([ddo], None)
     job_id = lab.start(ddo, tx, raw_algorithm("open('/data/outputs/done', 'w').write('ok')")).get_json()[0]["jobId"]
     engine_proc = start_engine_process(child_env)
