@@ -1,0 +1,1 @@
+"""Kubernetes engine: manifests (pure), checks (pure), orchestrator."""
