@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     services = build_services(settings)
     app.extensions["provider"] = services
 
-    from provider.routes import access, aquarius, auth, compute, documents, errors, root
+    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, root
 
     errors.init_app(app)
     app.register_blueprint(root.bp)
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     app.register_blueprint(access.bp, url_prefix="/api/services")
     app.register_blueprint(compute.bp, url_prefix="/api/services")
     app.register_blueprint(aquarius.bp, url_prefix="/api/aquarius")
+    app.register_blueprint(internal.bp, url_prefix="/api/internal")
     if start_background:
         services.start_background()
     return app

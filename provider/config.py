@@ -55,6 +55,12 @@ _ENV: dict[tuple[str, str], str] = {
     ("compute", "provision_timeout"): "COMPUTE_PROVISION_TIMEOUT",
     ("compute", "publish_timeout"): "COMPUTE_PUBLISH_TIMEOUT",
     ("compute", "enabled"): "COMPUTE_ENABLED",
+    ("compute.kubernetes", "namespace"): "K8S_NAMESPACE",
+    ("compute.kubernetes", "provider_image"): "K8S_PROVIDER_IMAGE",
+    ("compute.kubernetes", "internal_url"): "K8S_INTERNAL_URL",
+    ("compute.kubernetes", "storage_class"): "K8S_STORAGE_CLASS",
+    ("compute.kubernetes", "image_pull_secret"): "K8S_IMAGE_PULL_SECRET",
+    ("compute.kubernetes", "node_selector"): "K8S_NODE_SELECTOR",
     ("development", "mnemonic"): "DEV_MNEMONIC",
     ("development", "provider_account_index"): "DEV_PROVIDER_ACCOUNT_INDEX",
     ("development", "allow_non_public_ip"): "DEV_ALLOW_NON_PUBLIC_IP",
@@ -105,6 +111,7 @@ class ComputeSettings:
     provision_timeout: float
     publish_timeout: float
     environments: tuple = ()      # provider.compute.environments.Environment
+    kubernetes: object = None     # provider.compute.k8s.manifests.ClusterSettings
 
     def environment(self, env_id: str):
         return next((e for e in self.environments if e.id == env_id), None)
@@ -361,4 +368,21 @@ def _compute_settings(raw, parser) -> ComputeSettings:
         provision_timeout=_as_number(raw[("compute", "provision_timeout")], "COMPUTE_PROVISION_TIMEOUT"),
         publish_timeout=_as_number(raw[("compute", "publish_timeout")], "COMPUTE_PUBLISH_TIMEOUT"),
         environments=load_environments(parser),
+        kubernetes=_cluster_settings(raw),
+    )
+
+
+def _cluster_settings(raw):
+    from provider.compute.k8s.manifests import ClusterSettings
+
+    node_selector = _maybe_json(raw[("compute.kubernetes", "node_selector")] or "{}")
+    if not isinstance(node_selector, dict):
+        raise ConfigurationError("K8S_NODE_SELECTOR must be a JSON object")
+    return ClusterSettings(
+        namespace=raw[("compute.kubernetes", "namespace")],
+        provider_image=raw[("compute.kubernetes", "provider_image")],
+        internal_url=raw[("compute.kubernetes", "internal_url")].rstrip("/"),
+        storage_class=raw[("compute.kubernetes", "storage_class")] or None,
+        image_pull_secret=raw[("compute.kubernetes", "image_pull_secret")] or None,
+        node_selector=node_selector,
     )

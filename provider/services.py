@@ -59,14 +59,36 @@ class ProviderServices:
 
     def stop_background(self) -> None:
         for worker in self.background:
-            if isinstance(worker, LocalEngine):
+            if worker is self.engine:
                 worker.shutdown()
             else:
                 worker.stop()
         for worker in self.background:
-            if not isinstance(worker, LocalEngine):
+            if worker is not self.engine:
                 worker.join(timeout=5)
         self.background.clear()
+
+
+def _kubernetes_engine(settings: Settings, jobs: JobStore, provisioner: Provisioner):
+    """The cluster from the in-cluster service account, or KUBECONFIG outside a cluster."""
+    import os
+
+    from kubernetes import client, config as kube_config
+
+    from provider.compute.k8s.cluster import ClusterApi
+    from provider.compute.k8s.orchestrator import KubernetesEngine
+    from provider.errors import ConfigurationError
+
+    try:
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            kube_config.load_incluster_config()
+        else:
+            kube_config.load_kube_config()
+    except Exception as exc:
+        raise ConfigurationError(f"COMPUTE_ENGINE=kubernetes but no cluster configuration: {exc}") from None
+    cluster = settings.compute.kubernetes
+    return KubernetesEngine(settings.compute, cluster, jobs, ClusterApi(client.ApiClient(), cluster.namespace),
+                            provisioner)
 
 
 def build_services(settings: Settings) -> ProviderServices:
@@ -92,7 +114,10 @@ def build_services(settings: Settings) -> ProviderServices:
     engine = compute = None
     if settings.compute.enabled:
         jobs = JobStore(db)
-        engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access))
+        if settings.compute.engine == "kubernetes":
+            engine = _kubernetes_engine(settings, jobs, Provisioner(access))
+        else:
+            engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access))
         compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,

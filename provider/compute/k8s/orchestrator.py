@@ -1,0 +1,335 @@
+"""The Kubernetes engine: compute jobs as three Kubernetes Jobs, driven from the provider.
+
+Decide apart from do: `decide` (pure) looks at a job's recorded status and at what the
+cluster shows for its fetch, algorithm and publish Jobs, and names the next action;
+`KubernetesEngine.tick` reads, decides and applies, for every live job, when this replica
+holds the `coordination.k8s.io` Lease. Nothing is remembered in memory between ticks: a
+restarted or second replica derives the same decisions from the same cluster state.
+
+Phases: the provider stages the inputs (same pipeline and safe fetching as the local engine)
+-> fetch Job pulls the staged bundle with a one-time token -> algorithm Job -> its pod's
+termination state (exit code, OOMKilled, deadline) and logs are read -> publish Job uploads
+outputs and logs with a one-time token -> results are listed, every object of the job deleted.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from provider.compute import status as st
+from provider.compute.environments import Environment
+from provider.compute.jobs import Job, JobStore
+from provider.compute.k8s.cluster import ClusterApi, ClusterError
+from provider.compute.k8s.manifests import (
+    ANNOTATION_PREFIX, LABEL_JOB, ClusterSettings, JobResources, job_objects, label_value, object_name,
+)
+from provider.compute.pipeline import JobPaths, PhaseFailed, Provisioner, publish
+from provider.compute.sandbox import entrypoint_for
+from provider.config import ComputeSettings
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "ocean-provider-compute"
+TOKEN_HASH = ANNOTATION_PREFIX + "token-sha256"
+TOKEN_USED = ANNOTATION_PREFIX + "token-used"
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """What the cluster shows for one phase's Job."""
+    exists: bool = False
+    succeeded: bool = False
+    failed: bool = False
+    reason: str | None = None  # DeadlineExceeded, BackoffLimitExceeded, ...
+
+
+def phase_view(job) -> PhaseView:
+    if job is None:
+        return PhaseView()
+    status = job.status
+    conditions = {c.type: c for c in (status.conditions or []) if c.status in ("True", True)} if status else {}
+    failed = "Failed" in conditions or bool(status and status.failed)
+    return PhaseView(True, "Complete" in conditions or bool(status and status.succeeded), failed,
+                     conditions["Failed"].reason if "Failed" in conditions else None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str      # wait | stage | start_algorithm | collect | finish | fail | stop
+    status: int | None = None
+    error: str | None = None
+
+
+def decide(job: Job, fetch: PhaseView, algorithm: PhaseView, publish_: PhaseView, *, staging: bool,
+           now: float, grace: float = 60) -> Decision:
+    """The next step for one job (pure)."""
+    status = job.status
+    overdue = job.phase_deadline is not None and now > job.phase_deadline + grace
+    if status == st.CONFIGURING:
+        if job.stop_requested:
+            return Decision("stop", st.FINISHED, "stopped by its owner")
+        if fetch.failed:
+            return Decision("fail", st.DATA_PROVISIONING_FAILED, "the fetch pod failed" +
+                            (" (deadline exceeded)" if fetch.reason == "DeadlineExceeded" else ""))
+        if fetch.succeeded:
+            return Decision("start_algorithm")
+        if overdue:
+            return Decision("fail", st.DATA_PROVISIONING_FAILED, "provisioning deadline exceeded")
+        if not fetch.exists and not staging:
+            return Decision("stage")
+        return Decision("wait")
+    if status in (st.PROVISIONED, st.RUNNING):
+        if not algorithm.exists:
+            return Decision("start_algorithm")
+        if job.stop_requested and not (algorithm.succeeded or algorithm.failed):
+            return Decision("collect", error="stopped by its owner")
+        if algorithm.succeeded or algorithm.failed:
+            return Decision("collect")
+        if job.date_started and now > job.date_started + job.max_duration + 2 * grace:
+            return Decision("collect", error="the algorithm ran past its time limit")
+        return Decision("wait")
+    if status == st.PUBLISHING:
+        if publish_.succeeded:
+            return Decision("finish", st.FINISHED)
+        if publish_.failed or overdue:
+            return Decision("fail", st.PUBLISH_FAILED, "results could not be collected")
+        return Decision("wait")
+    return Decision("wait")
+
+
+def termination_from_pods(pods, deadline_exceeded: bool) -> dict:
+    """exitCode/OOMKilled from the algorithm container's terminated state."""
+    details = {"exitCode": None, "OOMKilled": False, "timedOut": deadline_exceeded, "stopped": False}
+    for pod in pods:
+        for container in (pod.status.container_statuses or []) if pod.status else []:
+            terminated = container.state.terminated if container.state else None
+            if container.name == "algorithm" and terminated is not None:
+                details["exitCode"] = terminated.exit_code
+                details["OOMKilled"] = terminated.reason == "OOMKilled"
+    return details
+
+
+class KubernetesEngine:
+    def __init__(self, settings: ComputeSettings, cluster_settings: ClusterSettings, store: JobStore,
+                 cluster: ClusterApi, provisioner: Provisioner, lease_seconds: int = 15):
+        self.settings = settings
+        self.cluster_settings = cluster_settings
+        self.store = store
+        self.cluster = cluster
+        self.provisioner = provisioner
+        self.lease_seconds = lease_seconds
+        self.holder = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._staging: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loop_thread: threading.Thread | None = None
+        settings.jobs_path.mkdir(parents=True, exist_ok=True)
+
+    # ---- shared engine surface -----------------------------------------------------------
+
+    def paths(self, job_id: str) -> JobPaths:
+        return JobPaths(self.settings.jobs_path / job_id)
+
+    def delete_files(self, job_id: str) -> None:
+        shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
+        self.cleanup(job_id)
+
+    def environment(self, env_id: str) -> Environment | None:
+        return self.settings.environment(env_id)
+
+    def start(self) -> None:
+        if self._loop_thread is None:
+            self._loop_thread = threading.Thread(target=self._loop, name="k8s-orchestrator", daemon=True)
+            self._loop_thread.start()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._loop_thread:
+            self._loop_thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("orchestrator tick failed")
+            self._stop.wait(self.settings.scheduler_interval)
+
+    # ---- the lease -----------------------------------------------------------------------
+
+    def take_lease(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        lease = self.cluster.read_lease(LEASE_NAME)
+        if lease is not None and lease.spec and lease.spec.holder_identity not in (None, self.holder):
+            renewed = lease.spec.renew_time
+            renewed = renewed.timestamp() if hasattr(renewed, "timestamp") else _parse_time(renewed)
+            if renewed is not None and renewed + (lease.spec.lease_duration_seconds or 0) > now:
+                return False
+        stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.cluster.write_lease(LEASE_NAME, self.holder, self.lease_seconds, stamp, lease)
+
+    # ---- one tick ------------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        try:
+            if not self.take_lease(now):
+                return False
+        except ClusterError:
+            log.warning("cannot reach the Kubernetes API; will retry")
+            return False
+        for job in self.store.with_status([st.QUEUED]):
+            if job.stop_requested:
+                self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED,
+                                  error="stopped before it started", results=[])
+        for env in self.settings.environments:
+            active = [j for j in self.store.with_status(st.ACTIVE) if j.environment == env.id]
+            for job in [j for j in self.store.with_status([st.QUEUED]) if j.environment == env.id][
+                    :max(env.max_jobs - len(active), 0)]:
+                self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
+                                  date_started=now, phase_deadline=now + self.settings.provision_timeout)
+        for job in self.store.with_status(st.ACTIVE):
+            try:
+                self._advance(job, now)
+            except ClusterError:
+                log.warning("job %s: Kubernetes API error; will retry", job.job_id)
+        return True
+
+    def _views(self, job_id: str) -> dict[str, PhaseView]:
+        return {phase: phase_view(self.cluster.job(object_name(job_id, phase)))
+                for phase in ("fetch", "algorithm", "publish")}
+
+    def _advance(self, job: Job, now: float) -> None:
+        views = self._views(job.job_id)
+        with self._lock:
+            staging = job.job_id in self._staging and self._staging[job.job_id].is_alive()
+        decision = decide(job, views["fetch"], views["algorithm"], views["publish"], staging=staging, now=now)
+        if decision.action == "stage":
+            self._stage(job)
+        elif decision.action == "start_algorithm":
+            self._start_algorithm(job)
+        elif decision.action == "collect":
+            self._collect(job, views["algorithm"], decision.error)
+        elif decision.action == "finish":
+            self._finish(job.job_id, st.FINISHED, results=publish(self.paths(job.job_id)))
+        elif decision.action in ("fail", "stop"):
+            paths = self.paths(job.job_id)
+            results = publish(paths) if paths.provider_logs.exists() else []
+            self._finish(job.job_id, decision.status, error=decision.error, results=results)
+
+    def _finish(self, job_id: str, status: int, **changes) -> None:
+        self.store.update(job_id, status=status, runner=None, phase_deadline=None, **changes)
+        self.cleanup(job_id)
+        shutil.rmtree(self.paths(job_id).root / "bundle", ignore_errors=True)
+
+    def cleanup(self, job_id: str) -> None:
+        """Delete every object of this job (Jobs with their pods, PVC, Secrets, policies)."""
+        for kind, name in self.cluster.objects_of({LABEL_JOB: label_value(job_id)}):
+            self.cluster.delete(kind, name)
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def _resources(self, job: Job, env: Environment) -> JobResources:
+        return JobResources(cpu=float(env.cpu), memory_bytes=int(env.ram_gb * GIB), disk_bytes=int(env.disk_gb * GIB),
+                            max_duration=int(job.max_duration), network=bool(job.spec.get("network")) and env.allow_network)
+
+    def _create_phase(self, job: Job, phase: str, **kwargs) -> None:
+        env = self.environment(job.environment)
+        token = secrets.token_urlsafe(32) if phase in ("fetch", "publish") else ""
+        objects = job_objects(job.job_id, phase, token=token, cluster=self.cluster_settings,
+                              resources=self._resources(job, env),
+                              phase_deadline=int(self.settings.provision_timeout if phase == "fetch"
+                                                 else self.settings.publish_timeout), **kwargs)
+        for obj in objects:
+            if obj["kind"] == "Job" and token:
+                obj["metadata"]["annotations"][TOKEN_HASH] = hashlib.sha256(token.encode()).hexdigest()
+            self.cluster.create(obj)
+
+    def _stage(self, job: Job) -> None:
+        def run() -> None:
+            paths = self.paths(job.job_id)
+            env = self.environment(job.environment)
+            try:
+                paths.create(None, None)
+                self.provisioner.provision(job.spec, paths, int(env.disk_gb * GIB), lambda: None)
+                self._create_phase(job, "fetch")
+            except PhaseFailed as exc:
+                code = st.ALGORITHM_PROVISIONING_FAILED if str(exc).startswith("algorithm") else st.DATA_PROVISIONING_FAILED
+                self._finish(job.job_id, code, error=str(exc), results=publish(paths))
+            except ClusterError:
+                log.warning("job %s: could not create the fetch phase; will retry", job.job_id)
+        thread = threading.Thread(target=run, name=f"stage-{job.job_id[:8]}", daemon=True)
+        with self._lock:
+            self._staging[job.job_id] = thread
+        thread.start()
+
+    def _start_algorithm(self, job: Job) -> None:
+        spec = job.spec
+        environment = {"DIDS": json.dumps([i["documentId"] for i in spec["inputs"]]),
+                       "TRANSFORMATION_DID": spec["algorithm"].get("documentId") or "",
+                       "INPUTS": "/data/inputs", "OUTPUTS": "/data/outputs", "LOGS": "/data/logs", "VOLUME": "/data"}
+        self.store.update(job.job_id, status=st.PROVISIONED)
+        self._create_phase(job, "algorithm", container=spec["container"],
+                           entrypoint=entrypoint_for(spec["container"]["entrypoint"]), environment=environment)
+        self.store.update(job.job_id, status=st.RUNNING, phase_deadline=None, date_started=time.time())
+
+    def _collect(self, job: Job, algorithm: PhaseView, reason: str | None) -> None:
+        name = object_name(job.job_id, "algorithm")
+        pods = self.cluster.pods_of(name)
+        termination = termination_from_pods(pods, algorithm.reason == "DeadlineExceeded" or bool(
+            reason and "time limit" in reason))
+        termination["stopped"] = reason == "stopped by its owner"
+        paths = self.paths(job.job_id)
+        paths.provider_logs.mkdir(parents=True, exist_ok=True)
+        with open(paths.provider_logs / "algorithm.log", "w") as handle:
+            for pod in pods:
+                handle.write(self.cluster.pod_log(pod.metadata.name, "algorithm"))
+        if not (algorithm.succeeded or algorithm.failed):
+            self.cluster.delete("Job", name)
+        error = reason
+        if error is None and termination["OOMKilled"]:
+            error = "the algorithm ran out of memory"
+        elif error is None and termination["timedOut"]:
+            error = "the algorithm ran past its time limit"
+        elif error is None and termination["exitCode"] not in (0, None):
+            error = f"the algorithm exited with code {termination['exitCode']}"
+        self.store.update(job.job_id, status=st.PUBLISHING, termination=termination, error=error,
+                          phase_deadline=time.time() + self.settings.publish_timeout)
+        self._create_phase(job, "publish")
+
+    # ---- tokens for the internal endpoints -----------------------------------------------
+
+    def check_token(self, job_id: str, phase: str, token: str) -> bool:
+        """True once: the token of this job's live phase Job, not used before."""
+        job = self.store.get(job_id)
+        expected_status = {"fetch": st.CONFIGURING, "publish": st.PUBLISHING}.get(phase)
+        if job is None or job.status != expected_status or not token:
+            return False
+        k8s_job = self.cluster.job(object_name(job_id, phase))
+        annotations = (k8s_job.metadata.annotations or {}) if k8s_job is not None else {}
+        expected = annotations.get(TOKEN_HASH)
+        if not expected or annotations.get(TOKEN_USED) == "true":
+            return False
+        if not hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest()):
+            return False
+        self.cluster.annotate_job(object_name(job_id, phase), {TOKEN_USED: "true"})
+        return True
+
+
+def _parse_time(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,289 @@
+"""The Kubernetes engine against an in-process API server (kmock) over real HTTP.
+
+The test plays the Job controller and the pods: it patches Job and Pod status as a cluster
+would, and runs the real `ocean-provider pod fetch|publish` code against the provider's
+internal endpoints (a real HTTP server). Staging is a small double that writes the inputs
+(provisioning itself is tested end to end with the local engine).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+
+import kmock
+import pytest
+import requests
+from kubernetes import client
+from werkzeug.serving import make_server
+
+from provider.cli import pod_fetch, pod_publish
+from provider.compute import status as st
+from provider.compute.jobs import Job, JobStore
+from provider.compute.k8s.cluster import ClusterApi
+from provider.compute.k8s.manifests import LABEL_JOB, ClusterSettings, label_value, object_name
+from provider.compute.k8s.orchestrator import KubernetesEngine
+from provider.devtools.anvil import free_port
+from tests.integration.test_compute import ENVIRONMENTS
+
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    state = {}
+
+    def serve():
+        async def main():
+            async with kmock.KubernetesEmulator() as emu, kmock.Server(emu) as srv:
+                state.update(emu=emu, url=str(srv.url).rstrip("/"), loop=asyncio.get_running_loop())
+                await asyncio.Event().wait()
+        asyncio.run(main())
+
+    threading.Thread(target=serve, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while "url" not in state:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return state
+
+
+class StagingDouble:
+    def provision(self, spec, paths, disk_bytes, check):
+        folder = paths.data / "inputs" / "abc"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "0").write_text("1,2,3\n")
+        (paths.data / "transformations" / "algorithm").write_text("print('hi')\n")
+
+
+class Cluster:
+    """The test's hands on the cluster: the Job controller and the pods."""
+
+    def __init__(self, api: ClusterApi, emu):
+        self.api, self.emu, self.ns = api, emu, api.namespace
+
+    def job(self, job_id, phase):
+        return self.api.job(object_name(job_id, phase))
+
+    def complete(self, job_id, phase, failed=False, reason=None):
+        condition = {"type": "Failed" if failed else "Complete", "status": "True"}
+        if reason:
+            condition["reason"] = reason
+        status = {"conditions": [condition], ("failed" if failed else "succeeded"): 1}
+        self.api.batch.patch_namespaced_job_status(object_name(job_id, phase), self.ns, {"status": status})
+
+    def algorithm_pod(self, job_id, exit_code=0, reason="Completed", log=b"algorithm says hi\n"):
+        job_name = object_name(job_id, "algorithm")
+        pod_name = f"{job_name}-x1"
+        self.api.core.create_namespaced_pod(self.ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": pod_name, "labels": {"job-name": job_name}}, "spec": {"containers": [{"name": "algorithm",
+                                                                                          "image": "i"}]}})
+        self.api.core.patch_namespaced_pod_status(pod_name, self.ns, {"status": {"phase": "Failed" if exit_code else "Succeeded",
+            "containerStatuses": [{"name": "algorithm", "ready": False, "restartCount": 0, "image": "i", "imageID": "",
+                                   "state": {"terminated": {"exitCode": exit_code, "reason": reason}}}]}})
+        self.emu[f"get /api/v1/namespaces/{self.ns}/pods/{pod_name}/log"] << kmock.Response(
+            payload=log, headers={"Content-Type": "text/plain"})
+
+    def token(self, job_id, phase):
+        secret = self.api.core.read_namespaced_secret(object_name(job_id, f"{phase}-token"), self.ns)
+        return (secret.string_data or {}).get("token") or ""
+
+    def objects(self, job_id):
+        return self.api.objects_of({LABEL_JOB: label_value(job_id)})
+
+
+@pytest.fixture
+def rig(emulator, make_app, sandbox_dir):
+    envs = sandbox_dir / "envs.ini"
+    envs.write_text(ENVIRONMENTS)
+    app = make_app(COMPUTE_ENVIRONMENTS_FILE=str(envs), COMPUTE_JOBS_PATH=str(sandbox_dir / "jobs"),
+                   INDEXER_ENABLED="false")  # its local engine is replaced below
+    services = app.extensions["provider"]
+    namespace = f"c2d-{uuid.uuid4().hex[:8]}"  # leases and objects of other tests stay out of the way
+    api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), namespace)
+    store = JobStore(services.db)
+
+    def engine():
+        return KubernetesEngine(services.settings.compute, ClusterSettings(namespace=namespace), store, api,
+                                StagingDouble(), lease_seconds=2)
+
+    services.engine = engine()
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"app": app, "engine": services.engine, "new_engine": engine, "store": store,
+           "cluster": Cluster(api, emulator["emu"]), "url": f"http://127.0.0.1:{port}", "volume": sandbox_dir / "pvc"}
+    server.shutdown()
+
+
+def queue_job(store: JobStore, job_id: str) -> Job:
+    job = Job(job_id=job_id, owner="0x" + "11" * 20, did="did:op:abc", algo_did="raw", agreement_id="0x" + job_id,
+              environment="test-free", chain_id=8996, status=st.QUEUED, date_created=time.time(), date_started=None,
+              date_finished=None, phase_deadline=None, max_duration=20, stop_requested=0, runner=None,
+              spec={"inputs": [{"documentId": "did:op:abc", "serviceId": "1"}], "algorithm": {"meta": {"rawcode": "x"}},
+                    "container": {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11",
+                                  "checksum": "sha256:" + "ab" * 32}, "runtime": {}, "network": False},
+              results=None, termination=None, error=None)
+    store.create(job)
+    return job
+
+
+def tick_until(engine, predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        engine.tick()
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def run_to_algorithm(rig, job_id):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    queue_job(store, job_id)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    token = cluster.token(job_id, "fetch")
+    assert pod_fetch(rig["url"], job_id, rig["volume"], token) == 0
+    cluster.complete(job_id, "fetch")
+    tick_until(engine, lambda: store.get(job_id).status == st.RUNNING)
+    return token
+
+
+def test_happy_path_to_status_70_with_results(rig):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    job_id = "a" * 32
+    fetch_token = run_to_algorithm(rig, job_id)
+    assert (rig["volume"] / "inputs" / "abc" / "0").read_text() == "1,2,3\n"  # the pod got the staged inputs
+    kinds = sorted(kind for kind, _ in cluster.objects(job_id))
+    assert kinds == ["Job", "Job", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "Secret"]
+    algorithm = cluster.job(job_id, "algorithm")
+    assert algorithm.spec.template.spec.containers[0].image == "python@sha256:" + "ab" * 32
+    # the algorithm "runs": writes its output to the volume; the pod ends; the Job completes
+    (rig["volume"] / "outputs" / "result.txt").write_text("42")
+    cluster.algorithm_pod(job_id)
+    cluster.complete(job_id, "algorithm")
+    tick_until(engine, lambda: store.get(job_id).status == st.PUBLISHING)
+    assert pod_publish(rig["url"], job_id, rig["volume"], cluster.token(job_id, "publish")) == 0
+    cluster.complete(job_id, "publish")
+    tick_until(engine, lambda: store.get(job_id).status == st.FINISHED)
+    job = store.get(job_id)
+    assert job.termination == {"exitCode": 0, "OOMKilled": False, "timedOut": False, "stopped": False}
+    assert [(r["type"], r["filename"]) for r in job.results] == [
+        ("algorithmLog", "algorithm.log"), ("output", "result.txt"), ("publishLog", "publish.log")]
+    assert (engine.paths(job_id).provider_logs / "algorithm.log").read_text() == "algorithm says hi\n"
+    assert cluster.objects(job_id) == []  # everything cleaned up
+    # tokens are single-use and phase-bound
+    again = requests.get(f"{rig['url']}/api/internal/compute/{job_id}/inputs",
+                         headers={"Authorization": f"Bearer {fetch_token}"}, timeout=10)
+    assert again.status_code == 403
+
+
+def test_tokens_are_bound_to_job_and_phase(rig):
+    cluster, store, engine = rig["cluster"], rig["store"], rig["engine"]
+    job_id = "b" * 32
+    queue_job(store, job_id)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    token = cluster.token(job_id, "fetch")
+    url = rig["url"] + "/api/internal/compute"
+    assert requests.get(f"{url}/{job_id}/inputs", headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 403
+    assert requests.put(f"{url}/{job_id}/outputs", data=b"x", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10).status_code == 403
+    assert requests.get(f"{url}/{'c' * 32}/inputs", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10).status_code == 403
+    assert "inputs" not in json.dumps(rig["app"].test_client().get("/").get_json()["serviceEndpoints"])
+    assert requests.get(f"{url}/{job_id}/inputs", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("exit_code,reason,failed_reason,expect", [
+    (137, "OOMKilled", None, {"exitCode": 137, "OOMKilled": True, "timedOut": False}),
+    (1, "Error", None, {"exitCode": 1, "OOMKilled": False, "timedOut": False}),
+    (137, "Error", "DeadlineExceeded", {"exitCode": 137, "OOMKilled": False, "timedOut": True}),
+])
+def test_algorithm_failures_are_reported(rig, exit_code, reason, failed_reason, expect):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    job_id = f"{exit_code}{reason}{failed_reason}".lower().replace("none", "n")[:20].ljust(32, "0")
+    run_to_algorithm(rig, job_id)
+    cluster.algorithm_pod(job_id, exit_code=exit_code, reason=reason)
+    cluster.complete(job_id, "algorithm", failed=True, reason=failed_reason)
+    tick_until(engine, lambda: store.get(job_id).status == st.PUBLISHING)
+    job = store.get(job_id)
+    assert {k: job.termination[k] for k in expect} == expect
+    assert job.error
+
+
+def test_fetch_phase_deadline_fails_the_job(rig):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    job_id = "d" * 32
+    queue_job(store, job_id)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    cluster.complete(job_id, "fetch", failed=True, reason="DeadlineExceeded")
+    tick_until(engine, lambda: store.get(job_id).status == st.DATA_PROVISIONING_FAILED)
+    assert "deadline" in store.get(job_id).error and cluster.objects(job_id) == []
+    # a phase that never progresses ends at the recorded deadline too
+    job_id = "e" * 32
+    queue_job(store, job_id)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    store.update(job_id, phase_deadline=time.time() - 3600)
+    tick_until(engine, lambda: store.get(job_id).status == st.DATA_PROVISIONING_FAILED)
+
+
+def test_stop_in_each_phase(rig):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    queued = "f" * 32
+    queue_job(store, queued)
+    store.update(queued, stop_requested=1)
+    tick_until(engine, lambda: store.get(queued).status == st.FINISHED)
+    assert cluster.objects(queued) == []
+
+    fetching = "1" * 32
+    queue_job(store, fetching)
+    tick_until(engine, lambda: cluster.job(fetching, "fetch") is not None)
+    store.update(fetching, stop_requested=1)
+    tick_until(engine, lambda: store.get(fetching).status == st.FINISHED)
+    assert store.get(fetching).error == "stopped by its owner" and cluster.objects(fetching) == []
+
+    running = "2" * 32
+    run_to_algorithm(rig, running)
+    store.update(running, stop_requested=1)
+    cluster.algorithm_pod(running, exit_code=137, reason="Error")
+    tick_until(engine, lambda: store.get(running).status == st.PUBLISHING)
+    assert store.get(running).termination["stopped"] is True
+    assert cluster.job(running, "algorithm") is None  # deleted
+
+
+def test_restarted_orchestrator_picks_the_job_up(rig):
+    cluster, store = rig["cluster"], rig["store"]
+    job_id = "3" * 32
+    run_to_algorithm(rig, job_id)
+    # the first replica dies; a new one (another holder) takes over once the lease expires
+    successor = rig["new_engine"]()
+    assert successor.tick() is False
+    time.sleep(2.2)
+    cluster.algorithm_pod(job_id)
+    cluster.complete(job_id, "algorithm")
+    tick_until(successor, lambda: store.get(job_id).status == st.PUBLISHING)
+
+
+def test_only_the_lease_holder_acts(rig):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    other = rig["new_engine"]()
+    assert engine.tick() is True
+    job_id = "4" * 32
+    queue_job(store, job_id)
+    assert other.tick() is False
+    assert store.get(job_id).status == st.QUEUED and cluster.job(job_id, "fetch") is None
+    engine.tick()
+    assert store.get(job_id).status == st.CONFIGURING
+
+
+def test_conflicts_and_missing_objects_are_tolerated(rig):
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    job_id = "5" * 32
+    run_to_algorithm(rig, job_id)
+    job = store.get(job_id)
+    engine._create_phase(job, "algorithm", container=job.spec["container"], entrypoint="x", environment={})  # 409s
+    cluster.api.delete("Job", "does-not-exist")  # 404
+    engine.cleanup(job_id)
+    engine.cleanup(job_id)
+    assert cluster.objects(job_id) == []
