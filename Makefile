@@ -49,6 +49,7 @@ bench: setup
 	$(PY) bench/core.py
 	$(PY) bench/access.py
 	$(PY) bench/compute.py
+	$(PY) bench/k8s.py
 
 clean:
 	rm -rf $(VENV) .tools .run .pytest_cache

@@ -83,8 +83,9 @@ class ClusterApi:
 
     def pods_of(self, job_name: str) -> list:
         self._count()
-        pods = _call(self.core.list_namespaced_pod, self.namespace, label_selector=f"job-name={job_name}")
-        return [p for p in pods.items if (p.metadata.labels or {}).get("job-name") == job_name]
+        pods = _call(self.core.list_namespaced_pod, self.namespace, label_selector=f"job-name={job_name}",
+                     missing_ok=True)
+        return [p for p in (pods.items if pods else []) if (p.metadata.labels or {}).get("job-name") == job_name]
 
     def pod_log(self, pod_name: str, container: str) -> str:
         self._count()
@@ -100,7 +101,8 @@ class ClusterApi:
                    ("PersistentVolumeClaim", self.core.list_namespaced_persistent_volume_claim))
         label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
         for kind, lister in listers:
-            for item in _call(lister, self.namespace, label_selector=label_selector).items:
+            listing = _call(lister, self.namespace, label_selector=label_selector, missing_ok=True)
+            for item in (listing.items if listing else []):
                 if _matches(item.metadata.labels, selector):
                     found.append((kind, item.metadata.name))
         return found

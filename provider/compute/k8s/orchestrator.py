@@ -205,12 +205,19 @@ class KubernetesEngine:
                 log.warning("job %s: Kubernetes API error; will retry", job.job_id)
         return True
 
-    def _views(self, job_id: str) -> dict[str, PhaseView]:
-        return {phase: phase_view(self.cluster.job(object_name(job_id, phase)))
-                for phase in ("fetch", "algorithm", "publish")}
+    _CURRENT_PHASE = {st.CONFIGURING: "fetch", st.PROVISIONED: "algorithm", st.RUNNING: "algorithm",
+                      st.PUBLISHING: "publish"}
+
+    def _views(self, job: Job) -> dict[str, PhaseView]:
+        """Only the current phase's Job is read: `decide` looks at nothing else."""
+        views = {phase: PhaseView() for phase in ("fetch", "algorithm", "publish")}
+        phase = self._CURRENT_PHASE.get(job.status)
+        if phase:
+            views[phase] = phase_view(self.cluster.job(object_name(job.job_id, phase)))
+        return views
 
     def _advance(self, job: Job, now: float) -> None:
-        views = self._views(job.job_id)
+        views = self._views(job)
         with self._lock:
             staging = job.job_id in self._staging and self._staging[job.job_id].is_alive()
         decision = decide(job, views["fetch"], views["algorithm"], views["publish"], staging=staging, now=now)
