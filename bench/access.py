@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from bench.core import MNEMONIC, start_gunicorn  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
-from provider.devtools.anvil import Anvil, free_port, port_open  # noqa: E402
+from provider.devtools.anvil import Anvil, free_port  # noqa: E402
 from provider.devtools.consumer import mint, start_order  # noqa: E402
 from provider.devtools.deploy import dev_accounts, ensure_deployed  # noqa: E402
 from provider.devtools.publisher import Publisher  # noqa: E402

@@ -21,9 +21,9 @@ import shutil
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from provider.compute import status as st
+from provider.compute.base import TickingEngine
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import Cancelled, JobPaths, PhaseFailed, Provisioner, publish
@@ -36,10 +36,12 @@ LEASE = "compute-scheduler"
 GIB = 1024 ** 3
 
 
-class LocalEngine:
+class LocalEngine(TickingEngine):
+    thread_name = "compute-scheduler"
+
     def __init__(self, settings: ComputeSettings, store: JobStore, leases: Leases, provisioner: Provisioner,
                  lease_seconds: float = 10.0):
-        self.settings = settings
+        super().__init__(settings)
         self.store = store
         self.leases = leases
         self.provisioner = provisioner
@@ -51,37 +53,9 @@ class LocalEngine:
         os.chmod(settings.jobs_path, 0o711)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._scheduler: threading.Thread | None = None
 
-    # ---- paths and environments ----------------------------------------------------------
-
-    def paths(self, job_id: str) -> JobPaths:
-        return JobPaths(self.settings.jobs_path / job_id)
-
-    def environment(self, env_id: str) -> Environment | None:
-        return self.settings.environment(env_id)
-
-    # ---- scheduler -----------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._scheduler is None:
-            self._scheduler = threading.Thread(target=self._loop, name="compute-scheduler", daemon=True)
-            self._scheduler.start()
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        if self._scheduler:
-            self._scheduler.join(timeout=5)
+    def _released(self) -> None:
         self.leases.release(LEASE, self.holder)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("compute scheduler tick failed")
-            self._stop.wait(self.settings.scheduler_interval)
 
     def running_here(self) -> set[str]:
         with self._lock:

@@ -19,7 +19,7 @@ from provider.access.service import AccessService, Asset
 from provider.auth.service import RequestAuthenticator, parse_nonce
 from provider.auth.signatures import SignatureError, recover_signer, same_address
 from provider.compute import status as st
-from provider.compute.engine import LocalEngine
+from provider.compute.interfaces import ComputeEngine
 from provider.compute.environments import Environment, compute_fee
 from provider.compute.jobs import AgreementInUse, Job, JobStore
 from provider.compute.pipeline import open_result
@@ -50,7 +50,7 @@ class InputInfo:
 
 class ComputeService:
     def __init__(self, settings: Settings, access: AccessService, authenticator: RequestAuthenticator,
-                 jobs: JobStore, engine: LocalEngine):
+                 jobs: JobStore, engine: ComputeEngine):
         self.settings = settings
         self.access = access
         self.authenticator = authenticator

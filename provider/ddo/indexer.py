@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import threading
-import time
 import uuid
 from datetime import datetime, timezone
 

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 from eth_account import Account

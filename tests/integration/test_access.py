@@ -118,7 +118,7 @@ def test_fileinfo_validation_messages(client, obj, message):
 
 def test_fileinfo_loopback_is_invalid_when_non_public_ips_are_not_allowed(make_app, origin):
     strict = make_app(ALLOW_NON_PUBLIC_IP="false").test_client()
-    for url in (f"{origin.url}/files/data.csv", f"http://169.254.169.254/latest/meta-data/",
+    for url in (f"{origin.url}/files/data.csv", "http://169.254.169.254/latest/meta-data/",
                 f"http://[::ffff:127.0.0.1]:{origin.port}/files/data.csv", f"http://2130706433:{origin.port}/files/data.csv"):
         r = strict.post("/api/services/fileinfo", json={"type": "url", "url": url, "method": "GET"})
         assert r.status_code == 200 and r.get_json() == [{"index": 0, "valid": False, "type": "url"}]

@@ -1,5 +1,4 @@
 """Downloads stream: memory stays flat for 1 GiB, and a client that leaves stops the upstream."""
-import os
 import resource
 import time
 

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from provider.compute import status as st
+from provider.compute.base import TickingEngine
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.k8s.cluster import ClusterApi, ClusterError
 from provider.compute.k8s.manifests import (
     ANNOTATION_PREFIX, LABEL_JOB, ClusterSettings, JobResources, job_objects, label_value, object_name,
 )
-from provider.compute.pipeline import JobPaths, PhaseFailed, Provisioner, publish
+from provider.compute.pipeline import PhaseFailed, Provisioner, publish
 from provider.compute.sandbox import entrypoint_for
 from provider.config import ComputeSettings
 
@@ -119,10 +120,12 @@ def termination_from_pods(pods, deadline_exceeded: bool) -> dict:
     return details
 
 
-class KubernetesEngine:
+class KubernetesEngine(TickingEngine):
+    thread_name = "k8s-orchestrator"
+
     def __init__(self, settings: ComputeSettings, cluster_settings: ClusterSettings, store: JobStore,
                  cluster: ClusterApi, provisioner: Provisioner, lease_seconds: int = 15):
-        self.settings = settings
+        super().__init__(settings)
         self.cluster_settings = cluster_settings
         self.store = store
         self.cluster = cluster
@@ -131,39 +134,13 @@ class KubernetesEngine:
         self.holder = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._staging: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._loop_thread: threading.Thread | None = None
         settings.jobs_path.mkdir(parents=True, exist_ok=True)
 
     # ---- shared engine surface -----------------------------------------------------------
 
-    def paths(self, job_id: str) -> JobPaths:
-        return JobPaths(self.settings.jobs_path / job_id)
-
     def delete_files(self, job_id: str) -> None:
         shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
         self.cleanup(job_id)
-
-    def environment(self, env_id: str) -> Environment | None:
-        return self.settings.environment(env_id)
-
-    def start(self) -> None:
-        if self._loop_thread is None:
-            self._loop_thread = threading.Thread(target=self._loop, name="k8s-orchestrator", daemon=True)
-            self._loop_thread.start()
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        if self._loop_thread:
-            self._loop_thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("orchestrator tick failed")
-            self._stop.wait(self.settings.scheduler_interval)
 
     # ---- the lease -----------------------------------------------------------------------
 

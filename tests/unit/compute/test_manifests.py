@@ -1,5 +1,4 @@
 """Manifest builders: whole manifests, one test per setting, schema and semantic checks."""
-from pathlib import Path
 
 import kubernetes_validate
 import pytest

@@ -1,0 +1,53 @@
+"""What every engine shares: job folders, environment lookup, and the background tick loop."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from provider.compute.environments import Environment
+from provider.compute.pipeline import JobPaths
+from provider.config import ComputeSettings
+
+log = logging.getLogger(__name__)
+
+
+class TickingEngine:
+    """Calls `tick()` every `scheduler_interval` in a daemon thread until `shutdown()`."""
+
+    thread_name = "compute-engine"
+
+    def __init__(self, settings: ComputeSettings):
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> bool:
+        raise NotImplementedError
+
+    def paths(self, job_id: str) -> JobPaths:
+        return JobPaths(self.settings.jobs_path / job_id)
+
+    def environment(self, env_id: str) -> Environment | None:
+        return self.settings.environment(env_id)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+            self._thread.start()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._released()
+
+    def _released(self) -> None:
+        """Hook: give up whatever the engine holds (a lease) once it has stopped ticking."""
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("%s tick failed", self.thread_name)
+            self._stop.wait(self.settings.scheduler_interval)
