@@ -69,13 +69,14 @@ class ProviderServices:
         self.background.clear()
 
 
-def _kubernetes_engine(settings: Settings, jobs: JobStore, provisioner: Provisioner):
+def _kubernetes_engine(settings: Settings, provisioner: Provisioner):
     """The cluster from the in-cluster service account, or KUBECONFIG outside a cluster."""
     import os
 
     from kubernetes import client, config as kube_config
 
     from provider.compute.k8s.cluster import ClusterApi
+    from provider.compute.k8s.jobstore import ClusterJobStore
     from provider.compute.k8s.orchestrator import KubernetesEngine
     from provider.errors import ConfigurationError
 
@@ -87,8 +88,8 @@ def _kubernetes_engine(settings: Settings, jobs: JobStore, provisioner: Provisio
     except Exception as exc:
         raise ConfigurationError(f"COMPUTE_ENGINE=kubernetes but no cluster configuration: {exc}") from None
     cluster = settings.compute.kubernetes
-    return KubernetesEngine(settings.compute, cluster, jobs, ClusterApi(client.ApiClient(), cluster.namespace),
-                            provisioner)
+    api = ClusterApi(client.ApiClient(), cluster.namespace)
+    return KubernetesEngine(settings.compute, cluster, ClusterJobStore(api), api, provisioner)
 
 
 def build_services(settings: Settings) -> ProviderServices:
@@ -113,10 +114,11 @@ def build_services(settings: Settings) -> ProviderServices:
     access = AccessService(chains, resolver, authenticator, nonces, fetcher, settings.access)
     engine = compute = None
     if settings.compute.enabled:
-        jobs = JobStore(db)
         if settings.compute.engine == "kubernetes":
-            engine = _kubernetes_engine(settings, jobs, Provisioner(access))
+            engine = _kubernetes_engine(settings, Provisioner(access))
+            jobs = engine.store  # job records live in the cluster, shared by every replica
         else:
+            jobs = JobStore(db)
             engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access))
         compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(

@@ -21,8 +21,9 @@ from werkzeug.serving import make_server
 
 from provider.cli import pod_fetch, pod_publish
 from provider.compute import status as st
-from provider.compute.jobs import Job, JobStore
+from provider.compute.jobs import AgreementInUse, Job, JobStore
 from provider.compute.k8s.cluster import ClusterApi
+from provider.compute.k8s.jobstore import ClusterJobStore
 from provider.compute.k8s.manifests import LABEL_JOB, ClusterSettings, label_value, object_name
 from provider.compute.k8s.orchestrator import KubernetesEngine
 from provider.devtools.anvil import free_port
@@ -30,8 +31,12 @@ from tests.integration.test_compute import ENVIRONMENTS
 
 
 
-@pytest.fixture(scope="module")
+LEASE = 4  # seconds; longer than one tick on the emulator, whose calls slow down as objects pile up
+
+
+@pytest.fixture
 def emulator():
+    """A fresh API server per test: the emulator's calls slow down as stored objects pile up."""
     state = {}
 
     def serve():
@@ -93,8 +98,8 @@ class Cluster:
         return self.api.objects_of({LABEL_JOB: label_value(job_id)})
 
 
-@pytest.fixture
-def rig(emulator, make_app, sandbox_dir):
+@pytest.fixture(params=["sqlite-store", "cluster-store"])
+def rig(request, emulator, make_app, sandbox_dir):
     envs = sandbox_dir / "envs.ini"
     envs.write_text(ENVIRONMENTS)
     app = make_app(COMPUTE_ENVIRONMENTS_FILE=str(envs), COMPUTE_JOBS_PATH=str(sandbox_dir / "jobs"),
@@ -102,11 +107,11 @@ def rig(emulator, make_app, sandbox_dir):
     services = app.extensions["provider"]
     namespace = f"c2d-{uuid.uuid4().hex[:8]}"  # leases and objects of other tests stay out of the way
     api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), namespace)
-    store = JobStore(services.db)
+    store = JobStore(services.db) if request.param == "sqlite-store" else ClusterJobStore(api)
 
     def engine():
         return KubernetesEngine(services.settings.compute, ClusterSettings(namespace=namespace), store, api,
-                                StagingDouble(), lease_seconds=2)
+                                StagingDouble(), lease_seconds=LEASE)
 
     services.engine = engine()
     port = free_port()
@@ -259,7 +264,7 @@ def test_restarted_orchestrator_picks_the_job_up(rig):
     # the first replica dies; a new one (another holder) takes over once the lease expires
     successor = rig["new_engine"]()
     assert successor.tick() is False
-    time.sleep(2.2)
+    time.sleep(LEASE + 0.2)
     cluster.algorithm_pod(job_id)
     cluster.complete(job_id, "algorithm")
     tick_until(successor, lambda: store.get(job_id).status == st.PUBLISHING)
@@ -287,3 +292,31 @@ def test_conflicts_and_missing_objects_are_tolerated(rig):
     engine.cleanup(job_id)
     engine.cleanup(job_id)
     assert cluster.objects(job_id) == []
+
+
+def test_a_second_replica_sees_and_advances_jobs_through_the_cluster_alone(emulator, make_app, sandbox_dir):
+    """Two provider replicas share nothing but the cluster: records, phases and the lease."""
+    envs = sandbox_dir / "envs.ini"
+    envs.write_text(ENVIRONMENTS)
+    namespace = f"c2d-{uuid.uuid4().hex[:8]}"
+    replicas = []
+    for index in range(2):
+        app = make_app(COMPUTE_ENVIRONMENTS_FILE=str(envs), COMPUTE_JOBS_PATH=str(sandbox_dir / f"jobs{index}"),
+                       INDEXER_ENABLED="false", STORAGE_PATH=str(sandbox_dir / f"db{index}.sqlite"))
+        api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), namespace)
+        store = ClusterJobStore(api)
+        replicas.append((store, KubernetesEngine(app.extensions["provider"].settings.compute,
+                                                 ClusterSettings(namespace=namespace), store, api, StagingDouble(),
+                                                 lease_seconds=LEASE)))
+    (store_a, engine_a), (store_b, engine_b) = replicas
+    job_id = "6" * 32
+    queue_job(store_a, job_id)
+    assert store_b.get(job_id).status == st.QUEUED  # B answers status for A's job
+    assert [j.job_id for j in store_b.of_owner("0x" + "11" * 20)] == [job_id]
+    tick_until(engine_a, lambda: store_b.get(job_id).status == st.CONFIGURING)
+    with pytest.raises(AgreementInUse):
+        queue_job(store_b, job_id)  # the same agreement cannot start a second job
+    assert engine_b.tick() is False  # A holds the lease
+    time.sleep(LEASE + 0.2)  # A dies; B takes over from the cluster state alone
+    tick_until(engine_b, lambda: store_a.get(job_id).runner is not None and store_b.get(job_id).status in
+               (st.CONFIGURING, st.PROVISIONED, st.RUNNING))

@@ -165,17 +165,20 @@ class KubernetesEngine(TickingEngine):
         except ClusterError:
             log.warning("cannot reach the Kubernetes API; will retry")
             return False
-        for job in self.store.with_status([st.QUEUED]):
-            if job.stop_requested:
-                self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED,
-                                  error="stopped before it started", results=[])
+        live = self.store.with_status([st.QUEUED, *st.ACTIVE])  # one read of the job records per tick
+        queued = [j for j in live if j.status == st.QUEUED]
+        for job in [j for j in queued if j.stop_requested]:
+            self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED,
+                              error="stopped before it started", results=[])
+        queued = [j for j in queued if not j.stop_requested]
+        active = [j for j in live if j.status in st.ACTIVE]
         for env in self.settings.environments:
-            active = [j for j in self.store.with_status(st.ACTIVE) if j.environment == env.id]
-            for job in [j for j in self.store.with_status([st.QUEUED]) if j.environment == env.id][
-                    :max(env.max_jobs - len(active), 0)]:
-                self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
-                                  date_started=now, phase_deadline=now + self.settings.provision_timeout)
-        for job in self.store.with_status(st.ACTIVE):
+            slots = env.max_jobs - sum(1 for j in active if j.environment == env.id)
+            for job in [j for j in queued if j.environment == env.id][:max(slots, 0)]:
+                if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
+                                     date_started=now, phase_deadline=now + self.settings.provision_timeout):
+                    active.append(self.store.get(job.job_id))
+        for job in active:
             try:
                 self._advance(job, now)
             except ClusterError:
