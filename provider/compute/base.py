@@ -19,6 +19,7 @@ class TickingEngine:
     def __init__(self, settings: ComputeSettings):
         self.settings = settings
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a watcher to tick before the interval is over
         self._thread: threading.Thread | None = None
 
     def tick(self) -> bool:
@@ -37,6 +38,7 @@ class TickingEngine:
 
     def shutdown(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout=5)
         self._released()
@@ -50,4 +52,5 @@ class TickingEngine:
                 self.tick()
             except Exception:
                 log.exception("%s tick failed", self.thread_name)
-            self._stop.wait(self.settings.scheduler_interval)
+            self._wake.wait(self.settings.scheduler_interval)
+            self._wake.clear()

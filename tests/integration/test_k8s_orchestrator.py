@@ -320,3 +320,43 @@ def test_a_second_replica_sees_and_advances_jobs_through_the_cluster_alone(emula
     time.sleep(LEASE + 0.2)  # A dies; B takes over from the cluster state alone
     tick_until(engine_b, lambda: store_a.get(job_id).runner is not None and store_b.get(job_id).status in
                (st.CONFIGURING, st.PROVISIONED, st.RUNNING))
+
+
+def test_a_job_change_wakes_the_orchestrator_before_its_interval(rig):
+    """The watch (list, then watch from its resourceVersion) triggers a tick at once."""
+    engine, cluster, store = rig["engine"], rig["cluster"], rig["store"]
+    job_id = "7" * 32
+    queue_job(store, job_id)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    object.__setattr__(engine.settings, "scheduler_interval", 60.0)  # polling alone would wait a minute
+    engine.start()
+    try:
+        wait = time.monotonic() + 5
+        while "RELIST" not in getattr(engine, "watch_events", []) and time.monotonic() < wait:
+            time.sleep(0.05)
+        started = time.monotonic()
+        cluster.complete(job_id, "fetch")
+        while store.get(job_id).status != st.RUNNING and time.monotonic() - started < 20:
+            time.sleep(0.05)
+        assert store.get(job_id).status == st.RUNNING
+        assert time.monotonic() - started < 20 and "MODIFIED" in engine.watch_events
+    finally:
+        engine.shutdown()
+
+
+def test_an_expired_watch_version_is_answered_with_a_new_list(emulator):
+    """410 Gone on the watch: list again for a fresh resourceVersion, and do not spin."""
+    api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), "watch-ns")
+    api.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j1", "labels": {"a": "b"}},
+                "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}})
+    emulator["emu"]["get /apis/batch/v1/namespaces/watch-ns/jobs", kmock.params(watch="true")] << kmock.Response(
+        status=410, payload={"kind": "Status", "code": 410, "reason": "Expired"})
+    events, stop = [], threading.Event()
+    thread = threading.Thread(target=api.watch_jobs, args=({"a": "b"}, events.append, stop, 2), daemon=True)
+    thread.start()
+    time.sleep(2)
+    stop.set()
+    thread.join(timeout=5)
+    relists = events.count("RELIST")
+    assert relists >= 3  # listed, watched, got 410, listed again ...
+    assert relists <= 15  # ... with a pause in between

@@ -107,6 +107,48 @@ class ClusterApi:
                     found.append((kind, item.metadata.name))
         return found
 
+    def watch_jobs(self, selector: dict[str, str], on_event, stop, timeout_seconds: int = 60) -> None:
+        """Call `on_event(kind)` for every change to our Jobs until `stop` is set.
+
+        Lists once for a resourceVersion, then watches from it; when the server says that
+        version is gone (410 Gone, as an ERROR event or an exception), lists again and resumes.
+        """
+        from kubernetes import watch
+
+        label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
+        version = None
+        while not stop.is_set():
+            try:
+                if version is None:
+                    listing = self.batch.list_namespaced_job(self.namespace, label_selector=label_selector)
+                    version = listing.metadata.resource_version if listing.metadata else None
+                    on_event("RELIST")
+                kwargs = {"label_selector": label_selector, "timeout_seconds": timeout_seconds}
+                if version:
+                    kwargs["resource_version"] = version
+                for event in watch.Watch().stream(self.batch.list_namespaced_job, self.namespace, **kwargs):
+                    if stop.is_set():
+                        return
+                    obj = event.get("object")
+                    if event.get("type") == "ERROR":
+                        code = obj.get("code") if isinstance(obj, dict) else getattr(obj, "code", None)
+                        if code == 410:
+                            version = None
+                            stop.wait(0.2)  # re-list, without hammering a server that keeps saying Gone
+                            break
+                        continue
+                    if obj is not None and getattr(obj, "metadata", None) and obj.metadata.resource_version:
+                        version = obj.metadata.resource_version
+                    on_event(event.get("type"))
+            except ApiException as exc:
+                if exc.status == 410:
+                    version = None  # expired: re-list
+                    stop.wait(0.2)
+                    continue
+                stop.wait(1)
+            except Exception:
+                stop.wait(1)
+
     # ---- the coordination Lease ----------------------------------------------------------
 
     def read_lease(self, name: str):

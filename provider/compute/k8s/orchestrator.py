@@ -32,7 +32,7 @@ from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.k8s.cluster import ClusterApi, ClusterError
 from provider.compute.k8s.manifests import (
-    ANNOTATION_PREFIX, LABEL_JOB, ClusterSettings, JobResources, job_objects, label_value, object_name,
+    ANNOTATION_PREFIX, LABEL_JOB, MANAGED_BY, ClusterSettings, JobResources, job_objects, label_value, object_name,
 )
 from provider.compute.pipeline import PhaseFailed, Provisioner, publish
 from provider.compute.sandbox import entrypoint_for
@@ -141,6 +141,18 @@ class KubernetesEngine(TickingEngine):
     def delete_files(self, job_id: str) -> None:
         shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
         self.cleanup(job_id)
+
+    def start(self) -> None:
+        """Tick on an interval, and at once whenever one of our Jobs changes (a watch)."""
+        super().start()
+        self.watch_events: list[str] = []
+
+        def on_event(kind: str) -> None:
+            self.watch_events.append(kind)
+            self._wake.set()
+
+        threading.Thread(target=self.cluster.watch_jobs, name="k8s-watch", daemon=True,
+                         args=({"app.kubernetes.io/managed-by": MANAGED_BY}, on_event, self._stop)).start()
 
     # ---- the lease -----------------------------------------------------------------------
 
