@@ -23,10 +23,11 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     services = build_services(settings)
     app.extensions["provider"] = services
 
-    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, root
+    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, ops, root
 
     errors.init_app(app)
     app.register_blueprint(root.bp)
+    app.register_blueprint(ops.bp)
     app.register_blueprint(auth.bp, url_prefix="/api/services")
     app.register_blueprint(documents.bp, url_prefix="/api/services")
     app.register_blueprint(access.bp, url_prefix="/api/services")

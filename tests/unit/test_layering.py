@@ -5,7 +5,8 @@ from pathlib import Path
 import provider
 
 ROOT = Path(provider.__file__).parent
-NON_HTTP = ["auth", "chain", "crypto", "ddo", "stores", "access", "compute", "config.py", "errors.py"]
+NON_HTTP = ["auth", "chain", "crypto", "ddo", "stores", "access", "compute", "config.py", "errors.py", "health.py",
+            "validation.py"]
 
 
 def imported_modules(path: Path) -> set[str]:
