@@ -20,7 +20,6 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
-from web3.logs import DISCARD
 
 from provider.access.fees import fee_signer
 from provider.auth.signatures import SignatureError, same_address
@@ -133,13 +132,6 @@ def _receipt(chain: ChainClient, tx_hash: str):
         raise OrderInvalid(f"transaction {tx_hash} was not mined in time") from None
 
 
-def _events(chain: ChainClient, datatoken: str, receipt, name: str) -> list[dict[str, Any]]:
-    contract = chain.contract("ERC20Template", datatoken)
-    own = {"logs": [log for log in receipt["logs"] if same_address(log["address"], datatoken)]}
-    decoded = getattr(contract.events, name)().process_receipt(own, errors=DISCARD)
-    return [dict(event["args"]) for event in decoded]
-
-
 def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str) -> OrderEvidence:
     """Everything `check_order` needs, from the chain; only this datatoken's logs count."""
     tx_hash = normalise_tx_id(tx_id)
@@ -149,10 +141,10 @@ def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str) -> Order
         evidence = OrderEvidence(tx_hash=tx_hash, status=int(receipt["status"]), order_tx_hash=tx_hash)
         if evidence.status != 1:
             return evidence
-        evidence.provider_fees = _events(chain, datatoken, receipt, "ProviderFee")
+        evidence.provider_fees = chain.events_in(receipt, "ERC20Template", datatoken, "ProviderFee")
         evidence.block_timestamp = int(chain.call(chain.w3.eth.get_block, receipt["blockNumber"])["timestamp"])
         order_receipt = receipt
-        reused = [r for r in _events(chain, datatoken, receipt, "OrderReused") if int.from_bytes(r["orderTxId"], "big")]
+        reused = [r for r in chain.events_in(receipt, "ERC20Template", datatoken, "OrderReused") if int.from_bytes(r["orderTxId"], "big")]
         if reused:
             original = "0x" + bytes(reused[-1]["orderTxId"]).hex().removeprefix("0x")
             order_receipt = chain.call(_receipt, chain, original)
@@ -160,7 +152,7 @@ def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str) -> Order
                 raise OrderInvalid("the reused order transaction failed.")
             evidence.order_tx_hash = original
             evidence.reuse_timestamp = int(reused[-1]["timestamp"])
-        evidence.order_started = _events(chain, datatoken, order_receipt, "OrderStarted")
+        evidence.order_started = chain.events_in(order_receipt, "ERC20Template", datatoken, "OrderStarted")
         return evidence
     except (Web3Exception, ValueError, KeyError) as exc:
         raise OrderInvalid(f"transaction {tx_hash} could not be read") from exc

@@ -30,7 +30,7 @@ from provider.config import AccessSettings
 from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.ddo.resolver import AssetResolver, is_did
 from provider.errors import BadRequest
-from provider.stores.nonces import NonceStore
+from provider.stores.nonces import NonceStore, nonce_json
 from provider.validation import address_field, integer_field, require
 
 
@@ -222,7 +222,7 @@ class AccessService:
         stored = self.nonces.current(consumer)
         return {
             "datatoken": service["datatokenAddress"],
-            "nonce": None if stored is None else (int(stored) if stored == stored.to_integral_value() else float(stored)),
+            "nonce": nonce_json(stored),
             "providerFee": self.provider_fee_for_access(asset, service).as_json(),
         }
 

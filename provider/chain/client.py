@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
@@ -109,6 +110,17 @@ class ChainClient:
 
     def factory(self) -> Contract:
         return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))
+
+    def events_in(self, receipt, contract_name: str, address: str, event_name: str) -> list[dict[str, Any]]:
+        """Args of `event_name` logs that `address` itself emitted in a receipt.
+
+        web3 decodes by topic alone, so another contract's same-topic log would otherwise count;
+        logs that do not decode with the ABI are skipped.
+        """
+        own = {"logs": [log for log in receipt["logs"]
+                        if to_checksum_address(log["address"]) == to_checksum_address(address)]}
+        event = getattr(self.contract(contract_name, address).events, event_name)()
+        return [dict(decoded["args"]) for decoded in event.process_receipt(own, errors=DISCARD)]
 
     def call(self, fn, *args, **kwargs):
         """Run a web3 call, turning transport failures into a client-safe 503."""

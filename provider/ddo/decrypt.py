@@ -99,18 +99,11 @@ class DecryptService:
 
     @staticmethod
     def _from_transaction(chain, nft: str, tx_id: str) -> tuple[bytes, int, bytes]:
-        template = chain.contract("ERC721Template", nft)
         try:
             receipt = chain.call(chain.w3.eth.get_transaction_receipt, "0x" + tx_id.removeprefix("0x"))
-            own_logs = [entry for entry in receipt["logs"] if same_address(entry["address"], nft)]
-            events = []
-            for event in (template.events.MetadataCreated(), template.events.MetadataUpdated()):
-                topic = str(event.topic).lower()
-                events = [event.process_log(entry) for entry in own_logs
-                          if "0x" + bytes(entry["topics"][0]).hex().removeprefix("0x").lower() == topic]
-                if events:
-                    break
-            args = events[0]["args"]
+            events = (chain.events_in(receipt, "ERC721Template", nft, "MetadataCreated")
+                      or chain.events_in(receipt, "ERC721Template", nft, "MetadataUpdated"))
+            args = events[0]
             return bytes(args["data"]), (args["flags"][0] if args["flags"] else 0), bytes(args["metaDataHash"])
         except (TransactionNotFound, Web3Exception, ValueError, IndexError, KeyError, TypeError):
             raise BadRequest("Failed to process transaction id.") from None

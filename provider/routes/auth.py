@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from provider.routes.common import address_field, integer_field, request_data, require, services
-from provider.stores.nonces import format_nonce
+from provider.stores.nonces import nonce_json
 
 bp = Blueprint("auth", __name__)
 
@@ -15,8 +15,7 @@ def nonce():
     address = address_field(data, "userAddress")
     stored = services().nonces.current(address)
     # A number, not the reference's Decimal-as-string: clients parse either.
-    value = 0 if stored is None else int(stored) if stored == stored.to_integral_value() else float(format_nonce(stored))
-    return jsonify(nonce=value)
+    return jsonify(nonce=nonce_json(stored, missing=0))
 
 
 @bp.get("/createAuthToken")

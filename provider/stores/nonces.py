@@ -47,6 +47,13 @@ def format_nonce(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def nonce_json(value: Decimal | None, missing=None) -> int | float | None:
+    """A stored nonce as a JSON number (clients parse numbers and numeric strings alike)."""
+    if value is None:
+        return missing
+    return int(value) if value == value.to_integral_value() else float(format_nonce(value))
+
+
 class SqliteNonceStore:
     def __init__(self, db: Database):
         self._db = db
