@@ -34,7 +34,8 @@ CLIENTS = 4
 def start_gunicorn(app: str, env: dict, workers: int = 2) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", app],
+        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", app],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not port_open("127.0.0.1", port):

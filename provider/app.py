@@ -5,11 +5,10 @@ so gunicorn workers start it after they fork.
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from provider.config import Settings, load_settings
+from provider.observability import configure_logging
 from provider.services import ProviderServices, build_services
 
 VERSION = "2.1.6"  # the reference Provider API version this one speaks
@@ -17,15 +16,16 @@ VERSION = "2.1.6"  # the reference Provider API version this one speaks
 
 def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:
     settings = settings or load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.json.sort_keys = False
     services = build_services(settings)
     app.extensions["provider"] = services
 
-    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, ops, root
+    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, middleware, ops, root
 
     errors.init_app(app)
+    middleware.init_app(app, services.rate_limiter, settings.limits.max_body_bytes, settings.limits.proxy_hops)
     app.register_blueprint(root.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(auth.bp, url_prefix="/api/services")

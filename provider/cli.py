@@ -1,18 +1,32 @@
 """`ocean-provider`: the console entry point.
 
-    ocean-provider run                      development stack (as `make run`)
-    ocean-provider pod fetch|publish ...    entry points of the compute fetch and publish pods
+    ocean-provider run [--production]        development stack (as `make run`), or gunicorn only
+    ocean-provider keys                      provider address and public key per chain
+    ocean-provider envs                      compute environments and their load
+    ocean-provider jobs list|show|logs|stop  compute jobs, for the operator
+    ocean-provider index status [--sync]     chain index progress; --sync catches up, with progress
+    ocean-provider pod fetch|publish ...     entry points of the compute fetch and publish pods
+
+Operator commands read the same settings as the server (config.ini, then the environment) and
+work on the same store, so they see what the running provider sees. Add --json for machines.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
+import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 import requests
 
+
+# ---- pods ------------------------------------------------------------------------------------
 
 def pod_fetch(provider: str, job: str, data: Path, token: str) -> int:
     """Download the staged inputs bundle into the job volume and prepare the writable folders."""
@@ -51,22 +65,257 @@ def pod_publish(provider: str, job: str, data: Path, token: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ocean-provider")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the development stack (anvil, contracts, demo asset, provider)")
+# ---- operator commands -------------------------------------------------------------------------
+
+def _services():
+    """The provider's object graph without its background work (no indexer, no scheduler)."""
+    from provider.config import load_settings
+    from provider.services import build_services
+
+    return build_services(load_settings())
+
+
+def _date(value: float | None) -> str:
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+
+
+def cmd_keys(args) -> int:
+    from eth_keys import keys
+
+    from provider.config import load_settings
+
+    settings = load_settings()
+    rows = []
+    for chain_id, chain in sorted(settings.chains.items()):
+        key = keys.PrivateKey(bytes.fromhex(chain.private_key[2:]))
+        rows.append({"chainId": chain_id, "address": key.public_key.to_checksum_address(),
+                     "publicKey": "0x" + key.public_key.to_bytes().hex()})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"chain {row['chainId']}\n  address:    {row['address']}\n  public key: {row['publicKey']}")
+    return 0
+
+
+def cmd_envs(args) -> int:
+    services = _services()
+    if services.compute is None:
+        print("compute is disabled (COMPUTE_ENABLED=false)", file=sys.stderr)
+        return 1
+    per_chain = services.compute.environments()
+    if args.json:
+        print(json.dumps(per_chain, indent=2))  # the computeEnvironments reply
+        return 0
+    envs = [env for chain_envs in per_chain.values() for env in chain_envs]
+    seen, rows = set(), []
+    for env in envs:
+        if env["id"] in seen:
+            continue
+        seen.add(env["id"])
+        rows.append([env["id"], env["cpuNumber"], env["ramGB"], env["diskGB"], env["maxJobDuration"],
+                     f"{env['currentJobs']}/{env['maxJobs']}", env["priceMin"], env["desc"]])
+    print(_table(rows, ["ID", "CPU", "RAM GB", "DISK GB", "MAX S", "JOBS", "PRICE/MIN", "DESCRIPTION"]))
+    return 0
+
+
+def _job_or_exit(services, job_id: str):
+    job = services.compute.jobs.get(job_id) if services.compute else None
+    if job is None:
+        print(f"no job {job_id}", file=sys.stderr)
+    return job
+
+
+def cmd_jobs(args) -> int:
+    from provider.compute import status as st
+    from provider.errors import ProviderError
+
+    services = _services()
+    if services.compute is None:
+        print("compute is disabled (COMPUTE_ENABLED=false)", file=sys.stderr)
+        return 1
+    jobs = services.compute.jobs
+    if args.action == "list":
+        statuses = [int(args.status)] if args.status else list(st.TEXTS)
+        found = [j for j in jobs.with_status(statuses) if not args.owner or j.owner.lower() == args.owner.lower()]
+        found.sort(key=lambda j: j.date_created, reverse=True)
+        if args.json:
+            print(json.dumps([j.public() for j in found], indent=2))
+        else:
+            print(_table([[j.job_id, j.status, st.text(j.status).strip(), j.environment, j.owner,
+                           _date(j.date_created), _date(j.date_finished)] for j in found],
+                         ["JOB", "CODE", "STATUS", "ENVIRONMENT", "OWNER", "CREATED (UTC)", "FINISHED (UTC)"]))
+        return 0
+    job = _job_or_exit(services, args.job)
+    if job is None:
+        return 1
+    if args.action == "show":
+        body = job.public()
+        body.update(did=job.did, chainId=job.chain_id, runner=job.runner, maxDuration=job.max_duration,
+                    dateStarted=_date(job.date_started))
+        print(json.dumps(body, indent=2))
+        return 0
+    if args.action == "logs":
+        chunks = services.compute.follow_logs(job.job_id) if args.follow else _log_once(services, job.job_id)
+        for chunk in chunks:
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        return 0
+    try:
+        stopped = services.compute.request_stop(job.job_id)
+    except ProviderError as exc:
+        print(exc.user_message, file=sys.stderr)
+        return 1
+    if st.is_terminal(stopped.status):
+        print(f"job {job.job_id} has already ended: {st.text(stopped.status).strip()}")
+        return 0
+    print(f"stop requested for job {job.job_id}; waiting for the engine", end="", flush=True)
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        current = jobs.get(job.job_id)
+        if current is None or st.is_terminal(current.status):
+            print(f"\njob {job.job_id} ended: {st.text(current.status).strip() if current else 'deleted'}")
+            return 0
+        print(".", end="", flush=True)
+        time.sleep(1)
+    print("\nthe engine has not ended the job yet (is the provider running?); the request stays recorded")
+    return 0
+
+
+def _log_once(services, job_id: str):
+    path = services.compute.engine.paths(job_id).provider_logs / "algorithm.log"
+    if path.exists():
+        yield path.read_bytes()
+
+
+def cmd_index(args) -> int:
+    services = _services()
+    report = []
+    for indexer in services.indexers:
+        chain_id = indexer.chain.chain_id
+        try:
+            head = indexer.chain.w3.eth.block_number
+        except Exception as exc:
+            print(f"chain {chain_id}: RPC unreachable ({type(exc).__name__})", file=sys.stderr)
+            return 1
+        if args.sync:
+            if not _sync_with_progress(indexer, head, print_fn=lambda text: print(text, end="", flush=True)):
+                holder = indexer.leases.holder_of(indexer.lease_name)
+                print(f"chain {chain_id}: another process is indexing (lease holder {holder}); not syncing")
+        last = indexer.last_indexed_block()
+        report.append({"chainId": chain_id, "head": head, "startBlock": indexer.start_block,
+                       "lastIndexedBlock": last, "lagBlocks": max(0, head - last),
+                       "leaseHolder": indexer.leases.holder_of(indexer.lease_name),
+                       **services.assets.counts(chain_id)})
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_table([[r["chainId"], r["head"], r["lastIndexedBlock"], r["lagBlocks"], r["assets"], r["refused"],
+                       r["leaseHolder"] or "-"] for r in report],
+                     ["CHAIN", "HEAD", "INDEXED TO", "LAG", "ASSETS", "REFUSED", "LEASE HOLDER"]))
+    return 0
+
+
+def _sync_with_progress(indexer, head: int, print_fn: Callable[[str], None]) -> bool:
+    """Index batch by batch up to `head`, printing how far it got. False if another holds the lease."""
+    first = indexer.last_indexed_block()
+    total = max(1, head - first)
+    while indexer.last_indexed_block() < head:
+        if not indexer.sync(max_batches=1):
+            return False
+        done = indexer.last_indexed_block() - first
+        print_fn(f"\rchain {indexer.chain.chain_id}: indexed to block {indexer.last_indexed_block()} "
+                 f"of {head} ({100 * min(done, total) // total}%)")
+    print_fn("\n")
+    indexer.release()
+    return True
+
+
+def cmd_run(args) -> int:
+    if not args.production:
+        from provider.devtools.run import main as run_main
+        return run_main()
+    from provider.config import load_settings
+
+    settings = load_settings()  # fail here, readably, rather than in every worker
+    workers = str(args.workers or os.environ.get("PROVIDER_WORKERS", "2"))
+    print(f"serving on {settings.bind} with {workers} worker(s) ({settings.mode} mode)", flush=True)
+    return subprocess.call([sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf",
+                            "--workers", workers, "--bind", settings.bind, "provider.wsgi:app"])
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ocean-provider", description="Ocean Provider with Compute-to-Data")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the development stack, or (--production) the provider alone")
+    run.add_argument("--production", action="store_true",
+                     help="serve with gunicorn on the configured chain, key and bind address")
+    run.add_argument("--workers", type=int, help="gunicorn workers (default PROVIDER_WORKERS or 2)")
+    run.set_defaults(handler=cmd_run)
+
+    keys = commands.add_parser("keys", help="show the provider address and public key per chain")
+    keys.add_argument("--json", action="store_true")
+    keys.set_defaults(handler=cmd_keys)
+
+    envs = commands.add_parser("envs", help="list compute environments and their running jobs")
+    envs.add_argument("--json", action="store_true")
+    envs.set_defaults(handler=cmd_envs)
+
+    jobs = commands.add_parser("jobs", help="compute jobs: list, show, logs, stop")
+    job_actions = jobs.add_subparsers(dest="action", required=True)
+    listing = job_actions.add_parser("list")
+    listing.add_argument("--status", type=int, help="only jobs with this status code (e.g. 40 running)")
+    listing.add_argument("--owner", help="only jobs of this consumer address")
+    listing.add_argument("--json", action="store_true")
+    job_actions.add_parser("show").add_argument("job")
+    logs = job_actions.add_parser("logs")
+    logs.add_argument("job")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+    stop = job_actions.add_parser("stop")
+    stop.add_argument("job")
+    stop.add_argument("--wait", type=float, default=30, help="seconds to wait for the job to end")
+    jobs.set_defaults(handler=cmd_jobs)
+
+    index = commands.add_parser("index", help="chain index")
+    index_actions = index.add_subparsers(dest="action", required=True)
+    status = index_actions.add_parser("status")
+    status.add_argument("--sync", action="store_true", help="catch up to the chain head first, showing progress")
+    status.add_argument("--json", action="store_true")
+    index.set_defaults(handler=cmd_index)
+
     pod = commands.add_parser("pod", help="entry points of the compute fetch and publish pods")
     pod.add_argument("phase", choices=["fetch", "publish"])
     pod.add_argument("--provider", required=True, help="the provider's internal URL")
     pod.add_argument("--job", required=True)
     pod.add_argument("--data", type=Path, default=Path("/data"))
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        from provider.devtools.run import main as run_main
-        return run_main()
+    pod.set_defaults(handler=cmd_pod)
+    return root
+
+
+def cmd_pod(args) -> int:
     token = os.environ.get("JOB_TOKEN", "")
     handler = pod_fetch if args.phase == "fetch" else pod_publish
     return handler(args.provider.rstrip("/"), args.job, args.data, token)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from provider.errors import ConfigurationError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -27,6 +27,13 @@ _ENV: dict[tuple[str, str], str] = {
     ("provider", "public_url"): "PROVIDER_URL",
     ("provider", "authorized_decrypters"): "AUTHORIZED_DECRYPTERS",
     ("provider", "log_level"): "LOG_LEVEL",
+    ("provider", "log_format"): "LOG_FORMAT",
+    ("provider", "shutdown_grace"): "SHUTDOWN_GRACE",
+    ("limits", "max_body_bytes"): "MAX_BODY_BYTES",
+    ("limits", "rate_per_ip"): "RATE_LIMIT_PER_IP",
+    ("limits", "rate_per_address"): "RATE_LIMIT_PER_ADDRESS",
+    ("limits", "rate_window"): "RATE_LIMIT_WINDOW",
+    ("limits", "proxy_hops"): "TRUSTED_PROXY_HOPS",
     ("chain", "network_url"): "NETWORK_URL",
     ("chain", "private_key"): "PROVIDER_PRIVATE_KEY",
     ("chain", "universal_private_key"): "UNIVERSAL_PRIVATE_KEY",
@@ -101,6 +108,15 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    max_body_bytes: int       # request bodies above this are refused with 413
+    rate_per_ip: int          # requests per window from one client IP; 0 = unlimited
+    rate_per_address: int     # requests per window naming one Ethereum address; 0 = unlimited
+    rate_window: float        # seconds
+    proxy_hops: int           # trusted reverse proxies in front (client IP from X-Forwarded-For)
+
+
+@dataclass(frozen=True)
 class ComputeSettings:
     enabled: bool
     engine: str                   # local | kubernetes
@@ -123,6 +139,9 @@ class Settings:
     bind: str
     public_url: str
     log_level: str
+    log_format: str           # json | text
+    shutdown_grace: float     # seconds a stopping process lets running work finish
+    limits: LimitSettings
     chains: Mapping[int, ChainSettings]
     universal_private_key: str = field(repr=False)
     address_file: Path
@@ -171,6 +190,13 @@ def _as_number(value: str, name: str, kind=float):
         return kind(value)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    lowered = value.strip().lower()
+    if lowered not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return lowered
 
 
 def _maybe_json(value: str):
@@ -319,6 +345,15 @@ def load_settings(
         bind=raw[("provider", "bind")],
         public_url=raw[("provider", "public_url")].rstrip("/"),
         log_level=raw[("provider", "log_level")].upper(),
+        log_format=_choice(raw[("provider", "log_format")], "LOG_FORMAT", ("json", "text")),
+        shutdown_grace=_as_number(raw[("provider", "shutdown_grace")], "SHUTDOWN_GRACE"),
+        limits=LimitSettings(
+            max_body_bytes=_as_number(raw[("limits", "max_body_bytes")], "MAX_BODY_BYTES", int),
+            rate_per_ip=_as_number(raw[("limits", "rate_per_ip")], "RATE_LIMIT_PER_IP", int),
+            rate_per_address=_as_number(raw[("limits", "rate_per_address")], "RATE_LIMIT_PER_ADDRESS", int),
+            rate_window=_as_number(raw[("limits", "rate_window")], "RATE_LIMIT_WINDOW"),
+            proxy_hops=_as_number(raw[("limits", "proxy_hops")], "TRUSTED_PROXY_HOPS", int),
+        ),
         chains=chains,
         universal_private_key=universal,
         address_file=address_file,

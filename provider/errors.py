@@ -83,3 +83,17 @@ class InvalidSignature(ValidationError):
 
 class ConfigurationError(Exception):
     """The operator's configuration is unusable. Raised at start-up, never to a client."""
+
+
+class PayloadTooLarge(ProviderError):
+    http_status = 413
+
+
+class TooManyRequests(ProviderError):
+    """A rate limit was reached; `retry_after` seconds go into the Retry-After header."""
+
+    http_status = 429
+
+    def __init__(self, user_message: str, retry_after: int):
+        super().__init__(user_message)
+        self.retry_after = retry_after

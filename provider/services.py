@@ -25,6 +25,8 @@ from provider.ddo.decrypt import DecryptService
 from provider.ddo.indexer import ChainIndexer, IndexerThread
 from provider.ddo.resolver import AssetResolver
 from provider.ddo.store import AssetStore
+from provider.ratelimit import RateLimiter
+from provider.stores.ratecounters import MemoryRateCounter, RedisRateCounter
 from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
 from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
 from provider.stores.leases import Leases
@@ -46,6 +48,7 @@ class ProviderServices:
     access: AccessService
     compute: ComputeService | None
     engine: LocalEngine | None
+    rate_limiter: RateLimiter
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -57,15 +60,19 @@ class ProviderServices:
             self.engine.start()
             self.background.append(self.engine)
 
-    def stop_background(self) -> None:
-        for worker in self.background:
-            if worker is self.engine:
-                worker.shutdown()
-            else:
-                worker.stop()
+    def stop_background(self, grace: float = 0.0) -> None:
+        """Stop the indexer and the engine; running compute jobs get `grace` seconds to end.
+        Leases are released, so another process takes the work over at once."""
         for worker in self.background:
             if worker is not self.engine:
+                worker.stop()
+        for worker in self.background:
+            if worker is self.engine:
+                worker.shutdown(grace)
+            else:
                 worker.join(timeout=5)
+        for indexer in self.indexers:
+            indexer.release()
         self.background.clear()
 
 
@@ -99,8 +106,10 @@ def build_services(settings: Settings) -> ProviderServices:
     if settings.storage.redis_url:
         client = redis.Redis.from_url(settings.storage.redis_url, socket_timeout=5)
         nonces, revocations = RedisNonceStore(client), RedisRevocationStore(client)
+        rate_counter = RedisRateCounter(client)
     else:
         nonces, revocations = SqliteNonceStore(db), SqliteRevocationStore(db)
+        rate_counter = MemoryRateCounter()
     chains = Chains(settings)
     tokens = AuthTokens(settings.universal_private_key, revocations)
     authenticator = RequestAuthenticator(nonces, tokens)
@@ -128,4 +137,5 @@ def build_services(settings: Settings) -> ProviderServices:
         access=access,
         compute=compute,
         engine=engine,
+        rate_limiter=RateLimiter(settings.limits, rate_counter),
     )

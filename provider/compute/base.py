@@ -7,6 +7,7 @@ import threading
 from provider.compute.environments import Environment
 from provider.compute.pipeline import JobPaths
 from provider.config import ComputeSettings
+from provider.metrics import ENGINE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,17 @@ class TickingEngine:
             self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
             self._thread.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace: float = 0.0) -> None:
+        """Stop ticking, give running work up to `grace` seconds to end, then let go."""
         self._stop.set()
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=5)
+        self._drain(grace)
         self._released()
+
+    def _drain(self, grace: float) -> None:
+        """Hook: wait (at most `grace` seconds) for work this process runs."""
 
     def _released(self) -> None:
         """Hook: give up whatever the engine holds (a lease) once it has stopped ticking."""
@@ -51,6 +57,7 @@ class TickingEngine:
             try:
                 self.tick()
             except Exception:
+                ENGINE_ERRORS.labels(engine=self.thread_name).inc()
                 log.exception("%s tick failed", self.thread_name)
             self._wake.wait(self.settings.scheduler_interval)
             self._wake.clear()

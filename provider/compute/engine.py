@@ -57,6 +57,18 @@ class LocalEngine(TickingEngine):
     def _released(self) -> None:
         self.leases.release(LEASE, self.holder)
 
+    def _drain(self, grace: float) -> None:
+        # Jobs still running when the grace ends die with this process (their sandboxes are
+        # bound to it); the next scheduler records them as failed with the reason.
+        deadline = time.monotonic() + grace
+        with self._lock:
+            threads = list(self._threads.items())
+        for job_id, thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        left = sorted(job_id for job_id, thread in threads if thread.is_alive())
+        if left:
+            log.warning("shutting down with %d job(s) still running: %s", len(left), ", ".join(left))
+
     def running_here(self) -> set[str]:
         with self._lock:
             return {job_id for job_id, thread in self._threads.items() if thread.is_alive()}

@@ -16,7 +16,7 @@ class ComputeEngine(Protocol):
     def start(self) -> None:
         """Begin advancing jobs in the background."""
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace: float = 0.0) -> None:
         """Stop advancing jobs (running work is left to the next holder of the lease)."""
 
     def tick(self) -> bool:

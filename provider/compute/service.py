@@ -403,12 +403,17 @@ class ComputeService:
     def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
         """The algorithm's output as it is written, until the job leaves the running phases."""
         job = self._authorized_job(params, auth_token, "")
-        path = self.engine.paths(job.job_id).provider_logs / "algorithm.log"
+        return self.follow_logs(job.job_id, poll)
+
+    def follow_logs(self, job_id: str, poll: float = 0.5) -> Iterator[bytes]:
+        """Chunks of the algorithm's log as they appear, until the job has ended (no owner check:
+        for the signed endpoint above and for the operator's CLI)."""
+        path = self.engine.paths(job_id).provider_logs / "algorithm.log"
 
         def follow() -> Iterator[bytes]:
             position = 0
             while True:
-                current = self.jobs.get(job.job_id)
+                current = self.jobs.get(job_id)
                 if path.exists():
                     with open(path, "rb") as handle:
                         handle.seek(position)
@@ -420,3 +425,12 @@ class ComputeService:
                     return
                 time.sleep(poll)
         return follow()
+
+    def request_stop(self, job_id: str) -> Job:
+        """The operator's stop: the same flag the owner's computeStop sets; the engine ends the job."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound("No job with this id.")
+        if not st.is_terminal(job.status):
+            self.jobs.update(job_id, stop_requested=1)
+        return self.jobs.get(job_id) or job

@@ -87,6 +87,11 @@ class ChainIndexer:
         progress = self.store.progress(self.chain.chain_id)
         return self.start_block - 1 if progress is None else progress
 
+    def release(self) -> None:
+        """Give up the indexing lease (on shutdown), so another process indexes at once."""
+        with self._lock:
+            self.leases.release(self.lease_name, self.holder)
+
     def sync(self, max_batches: int | None = None) -> bool:
         """Index up to the chain head. False if another process holds the lease."""
         with self._lock:

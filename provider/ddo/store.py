@@ -62,6 +62,13 @@ class AssetStore:
              json.dumps(nft), json.dumps(event), time.strftime("%Y-%m-%dT%H:%M:%S"), error),
         )
 
+    def counts(self, chain_id: int) -> dict[str, int]:
+        """Indexed assets of a chain: all, and those whose last document was refused."""
+        row = self._db.read().execute(
+            "SELECT COUNT(*) AS total, SUM(error IS NOT NULL) AS refused FROM asset WHERE chain_id = ?", (chain_id,)
+        ).fetchone()
+        return {"assets": row["total"] or 0, "refused": row["refused"] or 0}
+
     def save_state(self, conn, did: str, state: int) -> None:
         conn.execute("UPDATE asset SET state = ? WHERE did = ?", (state, did))
 

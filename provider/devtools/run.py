@@ -71,8 +71,8 @@ def main() -> int:
 
     workers = os.environ.get("PROVIDER_WORKERS", "2")
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", workers, "--bind", settings.bind,
-         "--timeout", "300", "--graceful-timeout", "10", "provider.wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", workers,
+         "--bind", settings.bind, "provider.wsgi:app"],
         cwd=PROJECT_ROOT,
     )
     host, port = settings.bind.rsplit(":", 1)
@@ -102,7 +102,7 @@ def main() -> int:
         if gunicorn.poll() is None:
             gunicorn.terminate()
             try:
-                gunicorn.wait(timeout=15)
+                gunicorn.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 gunicorn.kill()
         file_server.stop()

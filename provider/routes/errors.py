@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from provider.errors import ProviderError, strip_urls
+from provider.errors import ProviderError, TooManyRequests, strip_urls
 
 log = logging.getLogger("provider.errors")
 
@@ -20,7 +20,10 @@ def init_app(app: Flask) -> None:
     def provider_error(exc: ProviderError):
         if exc.http_status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.path, exc.http_status, exc.__cause__ or exc)
-        return jsonify(exc.body()), exc.http_status
+        response = jsonify(exc.body())
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, exc.http_status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,8 +1,9 @@
-"""Operations: liveness and readiness probes."""
+"""Operations: liveness and readiness probes, Prometheus metrics."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
+from provider import metrics as provider_metrics
 from provider.health import readiness
 from provider.routes.common import services
 
@@ -19,3 +20,9 @@ def ready():
     checks = readiness(services())
     ok = all(checks.values())
     return jsonify(ready=ok, checks=checks), 200 if ok else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(provider_metrics.render(services()), mimetype=None,
+                    headers={"Content-Type": provider_metrics.CONTENT_TYPE})

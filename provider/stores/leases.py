@@ -31,3 +31,8 @@ class Leases:
     def release(self, name: str, holder: str) -> None:
         with self._db.write() as conn:
             conn.execute("DELETE FROM lease WHERE name = ? AND holder = ?", (name, holder))
+
+    def holder_of(self, name: str) -> str | None:
+        """Who holds `name` now (None if nobody, or if the lease ran out)."""
+        row = self._db.read().execute("SELECT holder, expires_at FROM lease WHERE name = ?", (name,)).fetchone()
+        return row["holder"] if row is not None and row["expires_at"] > time.time() else None

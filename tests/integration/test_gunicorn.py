@@ -1,0 +1,95 @@
+"""The provider under gunicorn with its production settings: graceful shutdown and metrics
+gathered from every worker."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from provider.config import PROJECT_ROOT
+from provider.devtools.anvil import free_port, port_open
+from tests.fileserver import OriginServer
+
+
+def start(dev_chain, tmp_path, workers: int, **extra):
+    env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=dev_chain.url,
+               ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp_path / "p.db"),
+               COMPUTE_ENABLED="false", LOG_LEVEL="WARNING", SHUTDOWN_GRACE="5",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), **extra)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "provider.wsgi:app"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not port_open("127.0.0.1", port):
+        assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+        time.sleep(0.1)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def leases(db_path) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        try:
+            return [row[0] for row in conn.execute("SELECT name FROM lease WHERE expires_at > strftime('%s','now')")]
+        except sqlite3.OperationalError:  # the worker has not created its schema yet
+            return []
+
+
+@pytest.fixture
+def origin():
+    server = OriginServer()
+    yield server
+    server.stop()
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_releases_the_leases(dev_chain, tmp_path, origin):
+    proc, url = start(dev_chain, tmp_path, workers=1)
+    try:
+        deadline = time.monotonic() + 30
+        while "indexer:8996" not in leases(tmp_path / "p.db"):
+            assert time.monotonic() < deadline, "the indexer never took its lease"
+            time.sleep(0.2)
+        result = {}
+
+        def slow_request():
+            # fileinfo reads the whole file to checksum it: 2 s on this origin
+            body = {"type": "url", "url": f"{origin.url}/slow/2", "method": "GET", "checksum": 1}
+            result["response"] = requests.post(url + "/api/services/fileinfo", json=body, timeout=30)
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        time.sleep(0.7)
+        proc.send_signal(signal.SIGTERM)
+        client.join(timeout=30)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    response = result["response"]
+    assert response.status_code == 200 and response.json()[0]["valid"] is True
+    assert response.json()[0]["contentLength"] == "20"
+    assert leases(tmp_path / "p.db") == []  # another process may index at once
+    assert not port_open("127.0.0.1", int(url.rsplit(":", 1)[1]))
+
+
+def test_metrics_add_up_the_requests_of_every_worker(dev_chain, tmp_path):
+    proc, url = start(dev_chain, tmp_path, workers=3, INDEXER_ENABLED="false")
+    try:
+        with requests.Session() as first, requests.Session() as second:
+            for index in range(30):
+                (first if index % 2 else second).get(url + "/api/services/nonce?userAddress=0x" + "ab" * 20,
+                                                     headers={"Connection": "close"}, timeout=10)
+        key = 'provider_http_requests_total{endpoint="auth.nonce",method="GET",status="200"}'
+        for _ in range(6):
+            response = requests.get(url + "/metrics", headers={"Connection": "close"}, timeout=10)
+            line = next(line for line in response.text.splitlines() if line.startswith(key))
+            assert float(line.rsplit(" ", 1)[1]) == 30
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
