@@ -17,17 +17,19 @@ VERSION = "2.1.6"  # the reference Provider API version this one speaks
 def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False
     services = build_services(settings)
     app.extensions["provider"] = services
 
-    from provider.routes import access, aquarius, auth, compute, documents, errors, internal, middleware, ops, root
+    from provider.routes import (access, aquarius, auth, compute, docs, documents, errors, internal, middleware, ops,
+                                 root)
 
     errors.init_app(app)
     middleware.init_app(app, services.rate_limiter, settings.limits.max_body_bytes, settings.limits.proxy_hops)
     app.register_blueprint(root.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(auth.bp, url_prefix="/api/services")
     app.register_blueprint(documents.bp, url_prefix="/api/services")
     app.register_blueprint(access.bp, url_prefix="/api/services")

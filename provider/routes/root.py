@@ -19,7 +19,7 @@ def service_endpoints() -> dict[str, list[str]]:
     endpoints = {}
     for rule in current_app.url_map.iter_rules():
         view = current_app.view_functions[rule.endpoint]
-        if not rule.rule.startswith(SERVICES_PREFIX) or getattr(view, "internal", False):
+        if not rule.rule.startswith(SERVICES_PREFIX) or getattr(view, "internal", False) or getattr(view, "unlisted", False):
             continue
         methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
         endpoints[rule.endpoint.rsplit(".", 1)[-1]] = [methods[0], rule.rule]

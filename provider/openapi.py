@@ -1,0 +1,329 @@
+"""The OpenAPI 3 description of every public endpoint (pure data, no I/O).
+
+Served at `/api/services/openapi.json` (and `/spec`, where the reference Provider serves its
+swagger document) and rendered at `/api/docs`. A test compares it with the registered routes,
+and schemathesis fuzzes the running app against it, so it stays true.
+
+Request data follows the reference rule: query arguments if there are any, else the JSON body.
+The GET and DELETE endpoints are described with query parameters, the POST ones with JSON
+bodies, as the real clients send them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "example": "0x" + "ab" * 20}
+DID = {"type": "string", "pattern": "^did:op:[0-9a-fA-F]{64}$", "example": "did:op:" + "0" * 64}
+HEX = {"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}
+NONCE = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}],
+         "description": "Strictly greater than the last nonce used by this address."}
+SIGNATURE = dict(HEX, description="EIP-191 signature of keccak256(message + nonce); see the endpoint for the message.")
+
+# Statuses every endpoint may answer besides its own: limits.
+COMMON = {
+    "413": {"$ref": "#/components/responses/TooLarge"},
+    "429": {"$ref": "#/components/responses/RateLimited"},
+}
+
+
+def _query(name: str, schema: dict, required: bool = False, description: str = "") -> dict:
+    param = {"name": name, "in": "query", "required": required, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def _json_body(properties: dict, required: list[str], description: str = "") -> dict:
+    body = {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": properties, "required": required}}}}
+    if description:
+        body["description"] = description
+    return body
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(summary: str, op_id: str, tag: str, responses: dict, *, params=None, body=None,
+               security: bool = False, description: str = "") -> dict:
+    operation: dict[str, Any] = {"summary": summary, "operationId": op_id, "tags": [tag],
+                                 "responses": {**responses, **COMMON}}
+    if description:
+        operation["description"] = description
+    if params:
+        operation["parameters"] = params
+    if body:
+        operation["requestBody"] = body
+    if security:
+        operation["security"] = [{}, {"AuthToken": []}]
+    return operation
+
+
+BAD = {"400": {"$ref": "#/components/responses/BadRequest"}}
+NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
+FORBIDDEN = {"403": {"$ref": "#/components/responses/Forbidden"}}
+UNAVAILABLE = {"503": {"$ref": "#/components/responses/Unavailable"}}
+
+INPUT_ITEM = {"type": "object", "properties": {
+    "documentId": DID, "serviceId": {"type": "string"}, "transferTxId": HEX,
+    "userdata": {"oneOf": [{"type": "object"}, {"type": "string"}]}}, "required": ["documentId", "serviceId"]}
+ALGORITHM = {"type": "object", "description": "A published algorithm (documentId, serviceId) or a raw one (meta).",
+             "properties": {
+                 "documentId": DID, "serviceId": {"type": "string"}, "transferTxId": HEX,
+                 "algocustomdata": {"type": "object"}, "userdata": {"type": "object"},
+                 "meta": {"type": "object", "properties": {
+                     "rawcode": {"type": "string"}, "url": {"type": "string"},
+                     "container": _ref("Container")}}}}
+
+
+def document(version: str) -> dict[str, Any]:
+    job_query = [
+        _query("consumerAddress", ADDRESS, True), _query("jobId", {"type": "string"}),
+        _query("documentId", DID), _query("nonce", NONCE), _query("signature", SIGNATURE),
+    ]
+    paths = {
+        "/": {"get": _operation("Provider information and endpoint directory", "root", "provider",
+                                {"200": _json(_ref("RootInfo"), "Addresses, chains and serviceEndpoints")})},
+        "/health": {"get": _operation("Liveness probe", "health", "operations",
+                                      {"200": _json({"type": "object", "properties": {"status": {"const": "ok"}},
+                                                     "required": ["status"]}, "The process answers")})},
+        "/ready": {"get": _operation("Readiness probe: chains, store and compute engine", "ready", "operations", {
+            "200": _json(_ref("Readiness"), "Ready"), "503": _json(_ref("Readiness"), "A check failed")})},
+        "/metrics": {"get": _operation("Prometheus metrics", "metrics", "operations", {
+            "200": {"description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}}})},
+        "/spec": {"get": _operation("This document (the reference Provider's path)", "spec", "operations",
+                                    {"200": _json({"type": "object"}, "OpenAPI 3 document")})},
+        "/api/docs": {"get": _operation("This document as a web page", "docs", "operations", {
+            "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}})},
+        "/api/services/openapi.json": {"get": _operation("This document", "openapi", "operations",
+                                                         {"200": _json({"type": "object"}, "OpenAPI 3 document")})},
+        "/api/services/nonce": {"get": _operation(
+            "Last nonce used by an address", "nonce", "auth",
+            {"200": _json({"type": "object", "properties": {"nonce": {"type": ["integer", "number", "string"]}},
+                           "required": ["nonce"]}, "The nonce (0 for a new address)"), **BAD},
+            params=[_query("userAddress", ADDRESS, True)])},
+        "/api/services/createAuthToken": {"get": _operation(
+            "Create an auth token (JWT) usable instead of signatures", "createAuthToken", "auth",
+            {"200": _json({"type": "object", "properties": {"token": {"type": "string"}}, "required": ["token"]},
+                          "The token"), **BAD, **UNAVAILABLE},
+            params=[_query("address", ADDRESS, True), _query("expiration", {"type": "integer"}, True,
+                                                             "Unix time the token expires at"),
+                    _query("nonce", NONCE, True), _query("signature", SIGNATURE, True, "Message: address")])},
+        "/api/services/deleteAuthToken": {"delete": _operation(
+            "Revoke an auth token", "deleteAuthToken", "auth",
+            {"200": _json({"type": "object", "properties": {"success": {"type": "string"}}, "required": ["success"]},
+                          "Revoked"), **BAD, **UNAVAILABLE},
+            params=[_query("address", ADDRESS, True), _query("token", {"type": "string"}, True),
+                    _query("nonce", NONCE, True), _query("signature", SIGNATURE, True, "Message: address")])},
+        "/api/services/encrypt": {"post": _operation(
+            "Encrypt a document to the provider's key (ECIES)", "encrypt", "documents",
+            {"201": {"description": "0x-hex ciphertext", "content": {"text/plain": {"schema": HEX}}}, **BAD},
+            params=[_query("chainId", {"type": "integer"}, True)],
+            body={"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}})},
+        "/api/services/decrypt": {"post": _operation(
+            "Decrypt a published DDO (for metadata caches)", "decrypt", "documents",
+            {"201": {"description": "The plaintext document", "content": {"text/plain": {"schema": {"type": "string"}}}},
+             **BAD, **FORBIDDEN, **UNAVAILABLE},
+            body=_json_body({
+                "decrypterAddress": ADDRESS, "chainId": {"type": "integer"}, "dataNftAddress": ADDRESS,
+                "nonce": NONCE, "signature": dict(SIGNATURE, description="Message: transactionId or encryptedDocument, "
+                                                                         "then chainId and nonce"),
+                "transactionId": HEX, "encryptedDocument": HEX, "flags": {"type": "integer"},
+                "documentHash": HEX}, ["decrypterAddress", "chainId", "dataNftAddress", "nonce"]),
+            security=True)},
+        "/api/services/fileinfo": {"post": _operation(
+            "Check the files of a service, or a raw file object", "fileinfo", "access",
+            {"200": _json({"type": "array", "items": _ref("FileInfo")}, "One entry per file"), **BAD,
+             **UNAVAILABLE},
+            body={"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"type": "object", "properties": {"did": DID, "serviceId": {"type": "string"},
+                                                  "checksum": {"type": "boolean"}},
+                 "required": ["did", "serviceId"]},
+                {"type": "object", "properties": {
+                    "type": {"enum": ["url", "ipfs", "arweave", "graphql", "smartcontract"]},
+                    "url": {"type": "string"}, "method": {"type": "string"}, "hash": {"type": "string"},
+                    "transactionId": {"type": "string"}, "headers": {"type": "object"},
+                    "checksum": {"type": "boolean"}}, "required": ["type"]}]}}}})},
+        "/api/services/initialize": {"get": _operation(
+            "Provider fee for ordering an access service (or the valid order already made)", "initialize",
+            "access", {"200": _json(_ref("Initialize"), "Fee to pass to startOrder, or validOrder"), **BAD,
+                       **UNAVAILABLE},
+            params=[_query("documentId", DID, True), _query("serviceId", {"type": "string"}, True),
+                    _query("consumerAddress", ADDRESS, True), _query("fileIndex", {"type": "integer", "minimum": 0}),
+                    _query("transferTxId", HEX), _query("userdata", {"type": "string"}, description="JSON object")])},
+        "/api/services/download": {"get": _operation(
+            "Download a file of an ordered access service", "download", "access",
+            {"200": {"description": "The file's bytes", "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}},
+             "206": {"description": "The requested range", "content": {"application/octet-stream": {
+                 "schema": {"type": "string", "format": "binary"}}}},
+             **BAD, **UNAVAILABLE},
+            params=[_query("documentId", DID, True), _query("serviceId", {"type": "string"}, True),
+                    _query("consumerAddress", ADDRESS, True), _query("transferTxId", HEX, True),
+                    _query("fileIndex", {"type": "integer", "minimum": 0}, True), _query("nonce", NONCE, True),
+                    _query("signature", SIGNATURE, description="Message: documentId"),
+                    _query("userdata", {"type": "string"}, description="JSON object")],
+            security=True)},
+        "/api/services/initializeCompute": {"post": _operation(
+            "Fees for a compute job: one entry per dataset, and the algorithm", "initializeCompute", "compute",
+            {"200": _json({"type": "object", "properties": {
+                "datasets": {"type": "array", "items": _ref("Initialize")}, "algorithm": _ref("Initialize")},
+                "required": ["datasets"]}, "Fees or valid orders"), **BAD, **UNAVAILABLE},
+            body=_json_body({
+                "datasets": {"type": "array", "items": INPUT_ITEM, "minItems": 1}, "algorithm": ALGORITHM,
+                "compute": {"type": "object", "properties": {"env": {"type": "string"},
+                                                             "validUntil": {"type": "integer"}},
+                            "required": ["env", "validUntil"]},
+                "consumerAddress": ADDRESS}, ["datasets", "algorithm", "compute", "consumerAddress"]))},
+        "/api/services/compute": {
+            "post": _operation(
+                "Start a compute job", "computeStart", "compute",
+                {"200": _json({"type": "array", "items": _ref("JobStatus")}, "The new job"), **BAD,
+                 **UNAVAILABLE},
+                body=_json_body({
+                    "consumerAddress": ADDRESS, "nonce": NONCE,
+                    "signature": dict(SIGNATURE, description="Message: consumerAddress + dataset.documentId"),
+                    "environment": {"type": "string"}, "dataset": INPUT_ITEM,
+                    "additionalDatasets": {"type": "array", "items": INPUT_ITEM}, "algorithm": ALGORITHM,
+                    "output": {"type": "object"}}, ["consumerAddress", "nonce", "environment", "dataset",
+                                                    "algorithm"]),
+                security=True),
+            "get": _operation(
+                "Status of the consumer's jobs (signed or with AuthToken: the full status)", "computeStatus",
+                "compute", {"200": _json({"type": "array", "items": _ref("JobStatus")}, "Matching jobs"),
+                            **BAD, **NOT_FOUND},
+                params=job_query, security=True),
+            "put": _operation(
+                "Stop a job", "computeStop", "compute",
+                {"200": _json({"type": "array", "items": _ref("JobStatus")}, "The job"), **BAD, **NOT_FOUND},
+                params=job_query, security=True,
+                description="Signed message: consumerAddress + jobId + documentId (empty if absent)."),
+            "delete": _operation(
+                "Delete a job and its results", "computeDelete", "compute",
+                {"200": _json({"type": "object"}, "Deleted"), **BAD, **NOT_FOUND},
+                params=job_query, security=True),
+        },
+        "/api/services/computeResult": {"get": _operation(
+            "Download one result file of a job", "computeResult", "compute",
+            {"200": {"description": "The result's bytes", "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}}, **BAD, **NOT_FOUND},
+            params=[_query("consumerAddress", ADDRESS, True), _query("jobId", {"type": "string"}, True),
+                    _query("index", {"type": "integer", "minimum": 0}, True), _query("nonce", NONCE, True),
+                    _query("signature", SIGNATURE, description="Message: consumerAddress + jobId + index")],
+            security=True)},
+        "/api/services/computeStreamableLogs": {"get": _operation(
+            "The algorithm's output while it runs", "computeStreamableLogs", "compute",
+            {"200": {"description": "Log text, streamed until the job ends",
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}, **BAD, **NOT_FOUND},
+            params=[_query("consumerAddress", ADDRESS, True), _query("jobId", {"type": "string"}, True),
+                    _query("nonce", NONCE, True),
+                    _query("signature", SIGNATURE, description="Message: consumerAddress + jobId")],
+            security=True)},
+        "/api/services/computeEnvironments": {"get": _operation(
+            "Compute environments per chain", "computeEnvironments", "compute",
+            {"200": _json({"type": "object", "additionalProperties": {"type": "array",
+                                                                      "items": _ref("Environment")}},
+                          "Keyed by chain id"), **BAD},
+            params=[_query("chainId", {"type": "integer"})])},
+        "/api/services/validateContainer": {"post": _operation(
+            "Check a container description", "validateContainer", "compute",
+            {"200": _json(_ref("Container"), "Valid: echoed"), **BAD},
+            body={"required": True, "content": {"application/json": {"schema": _ref("Container")}}})},
+        "/api/aquarius/assets/ddo/{did}": {"get": _operation(
+            "The indexed DDO of an asset (Aquarius API)", "aquariusDdo", "aquarius",
+            {"200": _json(_ref("DDO"), "The DDO with its nft, event and stats blocks"), **NOT_FOUND},
+            params=[{"name": "did", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/api/aquarius/assets/metadata/{did}": {"get": _operation(
+            "The metadata block of an indexed asset (Aquarius API)", "aquariusMetadata", "aquarius",
+            {"200": _json({"type": "object"}, "metadata"), **NOT_FOUND},
+            params=[{"name": "did", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/api/aquarius/assets/ddo/validate": {"post": _operation(
+            "Validate a DDO and sign its hash (the proof setMetaData checks)", "aquariusValidate", "aquarius",
+            {"200": _json({"type": "object", "properties": {
+                "hash": HEX, "publicKey": ADDRESS, "v": {"type": "integer"},
+                "r": {"type": "array", "items": HEX}, "s": {"type": "array", "items": HEX}},
+                "required": ["hash", "publicKey", "v", "r", "s"]}, "Hash and proof"), **BAD},
+            body={"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}})},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Ocean Provider with Compute-to-Data", "version": version,
+                 "description": "Ocean Provider API (reference v2 paths, parameters and replies), the Aquarius "
+                                "endpoints its clients use, and operations endpoints."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"AuthToken": {"type": "apiKey", "in": "header", "name": "AuthToken",
+                                              "description": "A token from createAuthToken, instead of a signature"}},
+            "responses": {
+                "BadRequest": _json(_ref("Error"), "Invalid request, signature, nonce or order"),
+                "Forbidden": _json(_ref("Error"), "Not allowed"),
+                "NotFound": _json(_ref("Error"), "Unknown asset or job"),
+                "TooLarge": _json(_ref("Error"), "Request body over the configured limit"),
+                "RateLimited": {"description": "A rate limit was reached", "headers": {
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+                    "content": {"application/json": {"schema": _ref("Error")}}},
+                "Unavailable": _json(_ref("Error"), "A chain node or store did not answer"),
+            },
+            "schemas": {
+                "Error": {"oneOf": [
+                    {"type": "object", "properties": {"error": {"type": ["string", "object", "array"]}},
+                     "required": ["error"]},
+                    {"type": "object", "properties": {"errors": {"type": ["object", "array"]},
+                                                      "message": {"type": "string"},
+                                                      "success": {"const": False}},
+                     "required": ["errors", "message", "success"]}]},
+                "RootInfo": {"type": "object", "required": ["software", "version", "providerAddresses", "chainIds",
+                                                            "serviceEndpoints"],
+                             "properties": {
+                                 "software": {"type": "string"}, "version": {"type": "string"},
+                                 "providerAddresses": {"type": "object", "additionalProperties": ADDRESS},
+                                 "providerAddress": ADDRESS, "chainIds": {"type": "array", "items": {"type": "integer"}},
+                                 "serviceEndpoints": {"type": "object", "additionalProperties": {
+                                     "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}}}},
+                "Readiness": {"type": "object", "required": ["ready", "checks"], "properties": {
+                    "ready": {"type": "boolean"},
+                    "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}},
+                "FileInfo": {"type": "object", "required": ["index", "valid", "type"], "properties": {
+                    "index": {"type": "integer"}, "valid": {"type": "boolean"}, "type": {"type": "string"},
+                    "contentLength": {"type": "string"}, "contentType": {"type": "string"},
+                    "filename": {"type": "string"}, "checksum": {"type": "string"},
+                    "checksumType": {"type": "string"}}},
+                "ProviderFee": {"type": "object", "required": ["providerFeeAddress", "providerFeeToken",
+                                                               "providerFeeAmount", "providerData", "v", "r", "s",
+                                                               "validUntil"],
+                                "properties": {"providerFeeAddress": ADDRESS, "providerFeeToken": ADDRESS,
+                                               "providerFeeAmount": {"type": "string"}, "providerData": HEX,
+                                               "v": {"type": "integer"}, "r": HEX, "s": HEX,
+                                               "validUntil": {"type": "integer"}}},
+                "Initialize": {"type": "object", "properties": {
+                    "datatoken": ADDRESS, "nonce": {"type": ["integer", "number", "string", "null"]},
+                    "providerFee": _ref("ProviderFee"), "validOrder": HEX}},
+                "JobStatus": {"type": "object", "required": ["jobId", "status", "statusText"], "properties": {
+                    "jobId": {"type": "string"}, "agreementId": {"type": "string"}, "owner": {"type": "string"},
+                    "status": {"type": "integer"}, "statusText": {"type": "string"},
+                    "dateCreated": {"type": "string"}, "dateFinished": {"type": ["string", "null"]},
+                    "results": {"oneOf": [{"type": "array", "items": {"type": "object"}}, {"const": ""}]}}},
+                "Environment": {"type": "object", "required": ["id", "consumerAddress", "priceMin"], "properties": {
+                    "id": {"type": "string"}, "consumerAddress": ADDRESS, "priceMin": {"type": "number"},
+                    "cpuNumber": {"type": "number"}, "ramGB": {"type": "number"}, "diskGB": {"type": "number"},
+                    "maxJobs": {"type": "integer"}, "currentJobs": {"type": "integer"},
+                    "maxJobDuration": {"type": "integer"}, "feeToken": ADDRESS}},
+                "Container": {"type": "object", "properties": {
+                    "entrypoint": {"type": "string"}, "image": {"type": "string"}, "tag": {"type": "string"},
+                    "checksum": {"type": "string"}}},
+                "DDO": {"type": "object", "required": ["id", "chainId", "nftAddress", "metadata", "services"],
+                        "properties": {"id": {"type": "string"}, "chainId": {"type": "integer"},
+                                       "nftAddress": ADDRESS, "metadata": {"type": "object"},
+                                       "services": {"type": "array"}, "nft": {"type": "object"},
+                                       "event": {"type": "object"}}},
+            },
+        },
+    }
