@@ -6,8 +6,13 @@ PY := $(VENV)/bin/python
 ANVIL_PKG := @foundry-rs/anvil-linux-amd64@1.7.1
 ANVIL := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 PYTEST_ARGS ?=
+# The real clients the end-to-end tests drive (tests/clients). ocean.py 3.1.2 needs Python 3.10
+# (its type checker breaks on 3.11); found on PATH or under pyenv. Without it those tests skip.
+PYTHON310 ?= $(shell for p in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do "$$p" -c "" 2>/dev/null && echo "$$p" && break; done)
+OCEAN_PY := .tools/clients/ocean-py/.installed
+OCEAN_JS := .tools/clients/ocean-js/.installed
 
-.PHONY: setup run test bench system clean
+.PHONY: setup run test bench system clients clean
 
 setup: $(VENV)/.installed $(ANVIL) system
 
@@ -39,10 +44,22 @@ system:
 	@if [ "$$(id -u)" = 0 ] && ! id ocean-c2d >/dev/null 2>&1; then \
 	  useradd --system --no-create-home --shell /usr/sbin/nologin ocean-c2d; fi
 
+clients: $(OCEAN_PY) $(OCEAN_JS)
+
+$(OCEAN_PY):
+	@if [ -z "$(PYTHON310)" ]; then echo "no Python 3.10 found: the ocean.py tests will skip"; else \
+	  rm -rf .tools/clients/ocean-py && $(PYTHON310) -m venv .tools/clients/ocean-py && \
+	  .tools/clients/ocean-py/bin/pip install -q --disable-pip-version-check ocean-lib==3.1.2 && touch $@; fi
+
+$(OCEAN_JS):
+	mkdir -p .tools/clients/ocean-js
+	npm install --silent --no-audit --no-fund --prefix .tools/clients/ocean-js @oceanprotocol/lib@3.3.0 ethers@5.7.2
+	touch $@
+
 run: setup
 	$(PY) -m provider.devtools.run
 
-test: setup
+test: setup clients
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup

@@ -22,6 +22,7 @@ from provider.compute import status as st
 from provider.compute.interfaces import ComputeEngine
 from provider.compute.environments import Environment, compute_fee
 from provider.compute.jobs import AgreementInUse, Job, JobStore
+from provider.stores.nonces import format_nonce
 from provider.compute.pipeline import open_result
 from provider.compute.validation import WorkflowError, check_container, check_trust, container_section_checksum
 from provider.config import Settings
@@ -373,6 +374,13 @@ class ComputeService:
         return [self.jobs.get(job.job_id).public()]
 
     def delete(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
+        if params.get("nonce") in (None, "") and params.get("signature") and params.get("consumerAddress"):
+            # ocean.js 3.x signs consumer + jobId + did + (stored nonce + 1) but does not send the
+            # nonce (the reference refused every such delete). The nonce it signed can only be
+            # the next one; it is consumed as usual, so the same request cannot be replayed.
+            consumer = address_field(params, "consumerAddress")
+            stored = self.authenticator.nonces.current(consumer) or 0
+            params = dict(params, nonce=format_nonce(stored + 1))
         job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)

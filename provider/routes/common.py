@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app, request
 
 from provider.services import ProviderServices
-from provider.validation import address_field, integer_field, require  # noqa: F401  (re-exported)
+from provider.validation import address_field, integer_field, raw_transaction_ids, require  # noqa: F401
 
 
 def services() -> ProviderServices:
@@ -16,7 +16,7 @@ def services() -> ProviderServices:
 def request_data() -> dict[str, Any]:
     """The query arguments if there are any, else the JSON body (reference §1.1)."""
     if request.args:
-        return request.args.to_dict()
+        return request.args.to_dict() | raw_transaction_ids(request.query_string)
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
 

@@ -11,6 +11,7 @@ from provider.access.fees import provider_data, sign_provider_fee
 from provider.compute import status as st
 from provider.compute.validation import container_section_checksum
 from provider.devtools.consumer import mint, start_order
+from provider.stores.nonces import format_nonce
 from tests.fileserver import OriginServer
 from tests.helpers import sign
 
@@ -414,3 +415,21 @@ def test_finished_jobs_are_removed_after_the_storage_expiry(lab, compute_app):
         time.sleep(0.3)
     assert lab.status(job_id).status_code == 404
     assert not engine.paths(job_id).root.exists()
+
+
+def test_delete_as_ocean_js_sends_it_without_the_nonce_works_once(lab):
+    """ocean.js 3.x signs delete with the next nonce but leaves the nonce out of the body."""
+    dataset = lab.publish_dataset(raw=True)
+    (tx,), _ = lab.order_all([dataset], None)
+    job_id = lab.start(dataset, tx, raw_algorithm("print('x')")).get_json()[0]["jobId"]
+    lab.wait(job_id)
+    nonces = lab.client.application.extensions["provider"].nonces
+    implied = format_nonce(nonces.current(lab.consumer.address) + 1)
+    body = {"consumerAddress": lab.consumer.address, "jobId": job_id, "documentId": dataset["id"],
+            "signature": sign(lab.consumer, f"{lab.consumer.address}{job_id}{dataset['id']}{implied}")}
+    assert lab.client.delete("/api/services/compute", json=body).status_code == 200
+    assert lab.status(job_id).status_code == 404
+    replay = lab.client.delete("/api/services/compute", json=body)
+    assert replay.status_code == 400 and "signature" in replay.get_json()["errors"]
+    unsigned = lab.client.delete("/api/services/compute", json={k: v for k, v in body.items() if k != "signature"})
+    assert unsigned.status_code == 400

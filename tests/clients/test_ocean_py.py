@@ -1,0 +1,42 @@
+"""ocean.py 3.1.2, unchanged, publishes, resolves, orders, downloads and computes here."""
+import json
+import os
+
+import pytest
+
+from tests.clients.conftest import CLIENTS, DATA, run_client
+
+PYTHON = CLIENTS / "ocean-py" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def ocean_py():
+    if not PYTHON.exists():
+        pytest.skip("ocean.py is not installed: `make clients` needs a Python 3.10 (see README)")
+    return str(PYTHON)
+
+
+def test_ocean_py_end_to_end(ocean_py, client_stack, dev_chain, tmp_path):
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
+        "NETWORK_URL": dev_chain.url, "PROVIDER_URL": client_stack.provider_url,
+        "ADDRESS_FILE": str(dev_chain.address_file),
+        "PUBLISHER_KEY": "0x" + bytes(dev_chain.accounts[3].key).hex(),
+        "CONSUMER_KEY": "0x" + bytes(dev_chain.accounts[4].key).hex(),
+        "DATA_URL": client_stack.data_url, "ALGORITHM_URL": client_stack.algorithm_url,
+        "DOWNLOADS": str(tmp_path / "downloads"),
+    }
+    (tmp_path / "downloads").mkdir()
+    result = run_client([ocean_py, "tests/clients/ocean_py_flow.py"], env, timeout=600)
+
+    assert result["published"].startswith("did:op:") and result["resolved"] is True
+    assert result["downloaded"] == [DATA]
+    assert result["updated"] is True
+    assert result["environment"] == "ocean-compute"
+    assert result["job_finished"]["status"] == 70
+    assert "output" in result["job_finished"]["results"] and "algorithmLog" in result["job_finished"]["results"]
+    assert [json.loads(out) for out in result["job_output"]] == [{"files": 1, "lines": 4}]
+    assert "read 1 file(s), 4 line(s)" in result["job_algorithm_log"][0]
+    assert result["job_result_0_bytes"] > 0
+    assert result["stop_answer"]["ok"] is True
+    assert result["stopped"]["status"] == 70 and result["stopped"]["stopreq"] == 1
