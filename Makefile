@@ -63,10 +63,7 @@ test: setup clients
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) bench/core.py
-	$(PY) bench/access.py
-	$(PY) bench/compute.py
-	$(PY) bench/k8s.py
+	bench/run_all
 
 clean:
 	rm -rf $(VENV) .tools .run .pytest_cache

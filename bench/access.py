@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.core import MNEMONIC, start_gunicorn  # noqa: E402
+from bench.report import row  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
@@ -151,7 +152,11 @@ def main() -> None:
     print(f"  direct from origin          {d:8.0f} MB/s")
     print(f"  through the provider        {p:8.0f} MB/s   ({p / d:.2f}x direct)")
     print(f"  provider worker RSS: idle {idle_rss / 1024:.0f} MB, peak while streaming {peak['kb'] / 1024:.0f} MB")
+    row(f"download {args.size_mb} MiB direct from origin (baseline)", mb_s=round(d))
+    row(f"download {args.size_mb} MiB through the provider", mb_s=round(p), ratio=round(p / d, 2),
+        rss_mb=round(peak["kb"] / 1024))
     for name, result in (("initialize (warm)", init), ("download 1 KiB, warm order, signed", down)):
+        row(name, rps=round(result["rps"]), p50_ms=round(result["p50_ms"], 1), p99_ms=round(result["p99_ms"], 1))
         bad = {k: v for k, v in result["statuses"].items() if k != 200}
         print(f"  {name:36s} {result['rps']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
               + (f"  non-200: {bad}" if bad else ""))

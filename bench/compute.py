@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.core import MNEMONIC  # noqa: E402
+from bench.report import row  # noqa: E402
 from provider.app import create_app  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
@@ -137,6 +138,10 @@ def main() -> None:
     print(f"  start request -> status 70 through the provider     {t * 1000:7.0f} ms   ({t / d:.1f}x direct;"
           f" provider overhead {1000 * (t - d):.0f} ms)")
     print(f"  {args.queued} jobs queued on 2 slots: {batch:.1f} s, {args.queued / batch * 60:.0f} jobs/minute")
+    row("trivial algorithm directly in the sandbox (baseline)", job_s=round(d, 3))
+    row("compute start -> status 70 through the provider", job_s=round(t, 3), ratio=round(t / d, 1))
+    row(f"{args.queued} queued jobs on 2 slots", job_s=round(batch / args.queued, 3),
+        note=f"{args.queued / batch * 60:.0f} jobs/minute")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import run_load  # noqa: E402
+from bench.report import row  # noqa: E402
 from provider.auth.signatures import recover_signer, sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
 from provider.devtools.anvil import Anvil, free_port, port_open  # noqa: E402
@@ -108,12 +109,15 @@ def main() -> None:
     for name, rounds in results.items():
         median = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
         print(f"  {name:46s} {fmt(median)}  ({median['rps'] / base_rps:4.2f}x baseline)")
+        row(name, rps=round(median["rps"]), p50_ms=round(median["p50_ms"], 2), p99_ms=round(median["p99_ms"], 2),
+            ratio=round(median["rps"] / base_rps, 2))
 
     key = "0x" + "4c" * 32
     sig = sign_message(key, "did:op:abc123")
     n = 2000
     per_op = min(timeit.repeat(lambda: recover_signer("did:op:abc123", sig), number=n, repeat=5)) / n
     print(f"  signature recovery (keccak + EIP-191 + ecrecover, coincurve): {per_op * 1e6:.0f} us/op")
+    row("signature recovery", p50_ms=round(per_op * 1000, 3), note="per operation, best of 5")
 
 
 if __name__ == "__main__":

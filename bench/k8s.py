@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import kmock  # noqa: E402
+
+from bench.report import row  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from provider.compute import status as st  # noqa: E402
@@ -143,6 +145,9 @@ def main() -> None:
     for r in results:
         print(f"  {r['jobs']:>5} {r['build_ms']:>13.2f} {r['calls_per_job']:>14.1f} {r['tick_ms_per_job']:>12.1f}"
               f" {r['ticks']:>6} {r['seconds']:>8.1f}")
+        row(f"k8s orchestrator, {r['jobs']} concurrent jobs (kmock)", job_s=round(r["seconds"], 1),
+            p50_ms=round(r["tick_ms_per_job"], 1),
+            note=f"{r['calls_per_job']:.0f} API calls/job; p50 = tick ms per job; build {r['build_ms']:.2f} ms/job")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ _ENV: dict[tuple[str, str], str] = {
     ("access", "max_checksum_length"): "MAX_CHECKSUM_LENGTH",
     ("access", "ipfs_gateway"): "IPFS_GATEWAY",
     ("access", "arweave_gateway"): "ARWEAVE_GATEWAY",
+    ("access", "order_finality_seconds"): "ORDER_FINALITY_SECONDS",
+    ("development", "order_finality_seconds"): "DEV_ORDER_FINALITY_SECONDS",
     ("compute", "engine"): "COMPUTE_ENGINE",
     ("compute", "jobs_path"): "COMPUTE_JOBS_PATH",
     ("compute", "sandbox_user"): "COMPUTE_SANDBOX_USER",
@@ -105,6 +107,7 @@ class AccessSettings:
     max_checksum_length: int
     ipfs_gateway: str
     arweave_gateway: str
+    order_finality_seconds: float  # order evidence older than this is cached (negative: never)
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,10 @@ def load_settings(
     if development and "ALLOW_NON_PUBLIC_IP" not in environ:
         allow_non_public = _as_bool(raw[("development", "allow_non_public_ip")], "DEV_ALLOW_NON_PUBLIC_IP")
 
+    order_finality = _as_number(raw[("access", "order_finality_seconds")], "ORDER_FINALITY_SECONDS")
+    if development and "ORDER_FINALITY_SECONDS" not in environ:
+        order_finality = _as_number(raw[("development", "order_finality_seconds")], "DEV_ORDER_FINALITY_SECONDS")
+
     storage_path = Path(raw[("storage", "path")]).expanduser()
     if not storage_path.is_absolute():
         storage_path = PROJECT_ROOT / storage_path
@@ -377,6 +384,7 @@ def load_settings(
             max_checksum_length=_as_number(raw[("access", "max_checksum_length")], "MAX_CHECKSUM_LENGTH", int),
             ipfs_gateway=raw[("access", "ipfs_gateway")],
             arweave_gateway=raw[("access", "arweave_gateway")],
+            order_finality_seconds=order_finality,
         ),
         compute=_compute_settings(raw, parser),
         dev_mnemonic=mnemonic,

@@ -19,6 +19,9 @@ _grace = float(os.environ.get("SHUTDOWN_GRACE", "20"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))  # downloads and results stream for long
 graceful_timeout = int(_grace) + 10
 keepalive = 5
+# Threads per worker: most request time is spent waiting on the chain node, so a few threads
+# keep the CPU busy while others wait (every store and chain client is per-thread).
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 accesslog = None  # the app writes its own structured access log
 
 

@@ -22,7 +22,7 @@ from provider.access.files import (
     FileDetails, FileObjectError, build_request, parse_userdata, public_filename, safe_filename,
     smartcontract_arguments, validate_file_object, validate_smartcontract,
 )
-from provider.access.orders import OrderInvalid, validate_order
+from provider.access.orders import FinalEvidenceCache, OrderInvalid, validate_order
 from provider.auth.service import RequestAuthenticator
 from provider.auth.signatures import same_address
 from provider.chain.client import ChainClient, Chains
@@ -65,6 +65,7 @@ class AccessService:
         self.nonces = nonces
         self.fetcher = fetcher
         self.settings = settings
+        self.order_evidence = FinalEvidenceCache(settings.order_finality_seconds)
 
     # ---- assets and services -------------------------------------------------------------
 
@@ -205,7 +206,7 @@ class AccessService:
                 valid = validate_order(
                     asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
                     service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
-                    allow_expired_fees=True)
+                    allow_expired_fees=True, cache=self.order_evidence)
                 return {"validOrder": valid.tx_hash}
             except OrderInvalid:
                 pass
@@ -241,7 +242,8 @@ class AccessService:
         try:
             validate_order(
                 asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
-                service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0))
+                service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
+                cache=self.order_evidence)
         except OrderInvalid as exc:
             raise BadRequest(asset.prefixed(
                 f"Order with tx_id {data['transferTxId']} could not be validated due to error: {exc}")) from None

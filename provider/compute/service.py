@@ -187,7 +187,7 @@ class ComputeService:
             asset.chain, tx_id=info.request.get("transferTxId", ""), sender=consumer,
             datatoken=service["datatokenAddress"], service_index=index, service_id=str(service["id"]),
             service_timeout=int(service.get("timeout") or 0), environment=env_id,
-            allow_expired_fees=allow_expired_fees)
+            allow_expired_fees=allow_expired_fees, cache=self.access.order_evidence)
 
     # ---- initializeCompute ---------------------------------------------------------------
 

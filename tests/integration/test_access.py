@@ -404,3 +404,28 @@ def test_private_file_urls_are_refused_at_download(make_app, dev_chain, publishe
     r = shop.download(asset, dev_chain.consumer, tx)
     assert r.status_code == 400 and origin.url not in r.get_data(as_text=True)
     assert origin.hits["files"] == before
+
+
+def test_a_recent_order_is_read_again_so_a_reorganised_away_order_stops_working(make_app, dev_chain, publisher,
+                                                                                origin):
+    """Order evidence is kept only once final (ORDER_FINALITY_SECONDS); before that every
+    download reads the chain, so an order a reorganisation removed is refused at once."""
+    shop = Shop(dev_chain, publisher, make_app(ORDER_FINALITY_SECONDS=3600).test_client())
+    asset = shop.publish([url_file(origin)])
+    snapshot = dev_chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    tx = shop.order(asset, dev_chain.consumer)
+    assert shop.download(asset, dev_chain.consumer, tx).status_code == 200
+    dev_chain.w3.provider.make_request("evm_revert", [snapshot])  # the order's block is gone
+    refused = shop.download(asset, dev_chain.consumer, tx)
+    assert refused.status_code == 400 and "could not be validated" in refused.get_json()["error"]
+
+
+def test_final_order_evidence_is_read_once_but_every_rule_is_checked_again(shop, dev_chain, origin, access_app):
+    asset = shop.publish([url_file(origin)])
+    tx = shop.order(asset, dev_chain.consumer)
+    assert shop.download(asset, dev_chain.consumer, tx).status_code == 200
+    cache = access_app.extensions["provider"].access.order_evidence
+    assert any(key[1] == tx for key in cache._entries)  # development: final once mined
+    # The kept evidence is still judged per request: another consumer is refused.
+    stranger = dev_chain.accounts[3]
+    assert shop.download(asset, stranger, tx).status_code == 400
