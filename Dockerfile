@@ -16,4 +16,5 @@ ENV PROVIDER_CONFIG=/app/config.ini PROVIDER_MODE=production STORAGE_PATH=/data/
 RUN mkdir /data && chown provider /data
 USER provider
 EXPOSE 8030
-CMD ["gunicorn", "--workers", "2", "--bind", "0.0.0.0:8030", "--timeout", "300", "provider.wsgi:app"]
+# gunicorn_conf: graceful shutdown (SHUTDOWN_GRACE), metrics gathered across workers.
+CMD ["gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", "2", "--bind", "0.0.0.0:8030", "provider.wsgi:app"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Iterator
 
 from eth_utils import to_checksum_address
@@ -19,14 +20,25 @@ from provider.access.service import AccessService, Asset
 from provider.auth.service import RequestAuthenticator, parse_nonce
 from provider.auth.signatures import SignatureError, recover_signer, same_address
 from provider.compute import status as st
-from provider.compute.interfaces import ComputeEngine
 from provider.compute.environments import Environment, compute_fee
+from provider.compute.interfaces import ComputeEngine
 from provider.compute.jobs import AgreementInUse, Job, JobStore
-from provider.stores.nonces import format_nonce
 from provider.compute.pipeline import open_result
-from provider.compute.validation import WorkflowError, check_container, check_trust, container_section_checksum
+from provider.compute.validation import (
+    WorkflowError,
+    check_container,
+    check_trust,
+    container_section_checksum,
+)
 from provider.config import Settings
-from provider.errors import BadRequest, InvalidSignature, NotFound, ProviderError, ValidationError
+from provider.errors import (
+    BadRequest,
+    InvalidSignature,
+    NotFound,
+    ProviderError,
+    ValidationError,
+)
+from provider.stores.nonces import format_nonce
 from provider.validation import address_field, integer_field, require
 
 
@@ -379,7 +391,7 @@ class ComputeService:
             # nonce (the reference refused every such delete). The nonce it signed can only be
             # the next one; it is consumed as usual, so the same request cannot be replayed.
             consumer = address_field(params, "consumerAddress")
-            stored = self.authenticator.nonces.current(consumer) or 0
+            stored = self.authenticator.nonces.current(consumer) or Decimal(0)
             params = dict(params, nonce=format_nonce(stored + 1))
         job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
         if not st.is_terminal(job.status):

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from eth_account import Account
 
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.compute import status as st
@@ -433,3 +434,10 @@ def test_delete_as_ocean_js_sends_it_without_the_nonce_works_once(lab):
     assert replay.status_code == 400 and "signature" in replay.get_json()["errors"]
     unsigned = lab.client.delete("/api/services/compute", json={k: v for k, v in body.items() if k != "signature"})
     assert unsigned.status_code == 400
+
+
+def test_delete_without_a_nonce_from_an_address_with_no_nonce_yet_is_a_clean_400(lab):
+    stranger = Account.create()  # no stored nonce: the implied one is 1
+    body = {"consumerAddress": stranger.address, "jobId": "nope", "signature": sign(stranger, f"{stranger.address}nope1")}
+    r = lab.client.delete("/api/services/compute", json=body)
+    assert r.status_code == 404  # signature over the implied nonce 1 verified; no such job
