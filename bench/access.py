@@ -70,7 +70,7 @@ def timed_stream(url: str, params=None) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
@@ -87,7 +87,8 @@ def main() -> None:
         accounts = dev_accounts(MNEMONIC)
         env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=anvil.url,
                    ADDRESS_FILE=str(tmp / "address.json"), STORAGE_PATH=str(tmp / "p.db"),
-                   LOG_LEVEL="WARNING", INDEXER_POLL_INTERVAL="0.5")
+                   LOG_LEVEL="WARNING", INDEXER_POLL_INTERVAL="0.5",
+                   RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
         try:
             publisher = Publisher(w3, contracts["ERC721Factory"], "0x" + bytes(accounts[8].key).hex(), provider_url)
@@ -160,7 +161,8 @@ def main() -> None:
         bad = {k: v for k, v in result["statuses"].items() if k != 200}
         print(f"  {name:36s} {result['rps']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
               + (f"  non-200: {bad}" if bad else ""))
+    return 1 if any(set(r["statuses"]) - {200} for r in (init, down)) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -67,8 +67,11 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="shorter runs of every benchmark")
-    parser.add_argument("only", nargs="*", choices=list(BENCHMARKS), help="run only these")
+    parser.add_argument("only", nargs="*", help=f"run only these: {', '.join(BENCHMARKS)}")
     args = parser.parse_args()
+    unknown = set(args.only) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     rows, failed = [], []
     for name, (full, quick) in BENCHMARKS.items():
         if args.only and name not in args.only:

@@ -32,6 +32,22 @@ LATENCY = Histogram(
     "handler returned).", ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 RATE_LIMITED = Counter("provider_rate_limited_total", "Requests refused by a rate limit.", ["scope"])
+_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request. The labelled children are looked up once per label set:
+    prometheus_client's `labels()` validates and locks on every call."""
+    key = (endpoint, method, status)
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)),
+                    LATENCY.labels(endpoint=endpoint))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
 ENGINE_ERRORS = Counter("provider_compute_engine_errors_total",
                         "Compute engine failures: scheduler ticks that raised.", ["engine"])
 

@@ -10,8 +10,8 @@ import contextvars
 import json
 import logging
 import re
+import os
 import time
-import uuid
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -26,7 +26,7 @@ _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"me
 def new_request_id(incoming: str | None) -> str:
     if incoming and _SAFE_REQUEST_ID.match(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class RequestIdFilter(logging.Filter):

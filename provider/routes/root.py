@@ -15,7 +15,16 @@ def service_endpoints() -> dict[str, list[str]]:
 
     Names are the view functions' names, which clients look up (`nonce`, `computeStart`,
     `create_auth_token`, ...). Views marked `internal` (compute pods) are not announced.
+    Routes are fixed once the app serves, so the directory is built once per app: clients ask
+    for `/` before every call (ocean.py twice).
     """
+    cached = current_app.extensions.get("service_endpoints")
+    if cached is None:
+        cached = current_app.extensions["service_endpoints"] = _build_service_endpoints()
+    return cached
+
+
+def _build_service_endpoints() -> dict[str, list[str]]:
     endpoints = {}
     for rule in current_app.url_map.iter_rules():
         view = current_app.view_functions[rule.endpoint]

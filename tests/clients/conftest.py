@@ -63,6 +63,18 @@ def client_stack(dev_chain, tmp_path_factory):
     shutil.rmtree(jobs, ignore_errors=True)
 
 
+def flow_env(stack: ClientStack, dev_chain, publisher: int, consumer: int, **extra: str) -> dict:
+    """What every client flow reads: chain, provider, contract addresses, its own two accounts
+    (so the flows never share nonces), and where the data and the algorithm are served."""
+    return {
+        "PATH": os.environ["PATH"], "NETWORK_URL": dev_chain.url, "PROVIDER_URL": stack.provider_url,
+        "ADDRESS_FILE": str(dev_chain.address_file),
+        "PUBLISHER_KEY": "0x" + bytes(dev_chain.accounts[publisher].key).hex(),
+        "CONSUMER_KEY": "0x" + bytes(dev_chain.accounts[consumer].key).hex(),
+        "DATA_URL": stack.data_url, "ALGORITHM_URL": stack.algorithm_url, **extra,
+    }
+
+
 def run_client(command: list[str], env: dict, timeout: float) -> dict:
     """Run a client flow; its last line is `RESULT <json>`. On failure, show what it printed."""
     import json

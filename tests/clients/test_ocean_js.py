@@ -3,12 +3,11 @@ here. 3.3.0 is the newest release that speaks the classic Provider API for every
 (3.3.3+ signs computeStop differently; 4.1+ changed initializeCompute)."""
 import hashlib
 import json
-import os
 import shutil
 
 import pytest
 
-from tests.clients.conftest import CLIENTS, DATA, run_client
+from tests.clients.conftest import CLIENTS, DATA, flow_env, run_client
 
 NODE_MODULES = CLIENTS / "ocean-js" / "node_modules"
 
@@ -21,14 +20,7 @@ def node():
 
 
 def test_ocean_js_end_to_end(node, client_stack, dev_chain):
-    env = {
-        "PATH": os.environ["PATH"], "NODE_PATH": str(NODE_MODULES),
-        "NETWORK_URL": dev_chain.url, "PROVIDER_URL": client_stack.provider_url,
-        "ADDRESS_FILE": str(dev_chain.address_file),
-        "PUBLISHER_KEY": "0x" + bytes(dev_chain.accounts[5].key).hex(),
-        "CONSUMER_KEY": "0x" + bytes(dev_chain.accounts[6].key).hex(),
-        "DATA_URL": client_stack.data_url, "ALGORITHM_URL": client_stack.algorithm_url,
-    }
+    env = flow_env(client_stack, dev_chain, publisher=5, consumer=6, NODE_PATH=str(NODE_MODULES))
     result = run_client([node, "tests/clients/ocean_js_flow.js"], env, timeout=600)
 
     assert result["valid_provider"] is True

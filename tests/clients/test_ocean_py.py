@@ -1,10 +1,9 @@
 """ocean.py 3.1.2, unchanged, publishes, resolves, orders, downloads and computes here."""
 import json
-import os
 
 import pytest
 
-from tests.clients.conftest import CLIENTS, DATA, run_client
+from tests.clients.conftest import CLIENTS, DATA, flow_env, run_client
 
 PYTHON = CLIENTS / "ocean-py" / "bin" / "python"
 
@@ -17,15 +16,8 @@ def ocean_py():
 
 
 def test_ocean_py_end_to_end(ocean_py, client_stack, dev_chain, tmp_path):
-    env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
-        "NETWORK_URL": dev_chain.url, "PROVIDER_URL": client_stack.provider_url,
-        "ADDRESS_FILE": str(dev_chain.address_file),
-        "PUBLISHER_KEY": "0x" + bytes(dev_chain.accounts[3].key).hex(),
-        "CONSUMER_KEY": "0x" + bytes(dev_chain.accounts[4].key).hex(),
-        "DATA_URL": client_stack.data_url, "ALGORITHM_URL": client_stack.algorithm_url,
-        "DOWNLOADS": str(tmp_path / "downloads"),
-    }
+    env = flow_env(client_stack, dev_chain, publisher=3, consumer=4, HOME=str(tmp_path),
+                   DOWNLOADS=str(tmp_path / "downloads"))
     (tmp_path / "downloads").mkdir()
     result = run_client([ocean_py, "tests/clients/ocean_py_flow.py"], env, timeout=600)
 
