@@ -16,7 +16,6 @@ import argparse
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -246,8 +245,10 @@ def cmd_run(args) -> int:
     settings = load_settings()  # fail here, readably, rather than in every worker
     workers = str(args.workers or os.environ.get("PROVIDER_WORKERS", "2"))
     print(f"serving on {settings.bind} with {workers} worker(s) ({settings.mode} mode)", flush=True)
-    return subprocess.call([sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf",
-                            "--workers", workers, "--bind", settings.bind, "provider.wsgi:app"])
+    # Become gunicorn (exec), so signals from a supervisor or `docker stop` reach its master.
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf",
+                              "--workers", workers, "--bind", settings.bind, "provider.wsgi:app"])
+    return 0  # not reached
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,6 +24,24 @@ keepalive = 5
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 accesslog = None  # the app writes its own structured access log
 
+# gunicorn's own lines (start, workers, signals) in the same JSON shape as the app's, unless
+# LOG_FORMAT=text: one log stream a collector can parse whole.
+if os.environ.get("LOG_FORMAT", "json").strip().lower() == "json":
+    # A whole dictConfig: gunicorn merges it shallowly into its defaults, whose root logger
+    # would otherwise print every app line a second time. The root logger is left to the app.
+    _json_stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "WARNING", "handlers": []},
+        "formatters": {"json": {"()": "provider.observability.JsonFormatter"}},
+        "handlers": {"console": _json_stderr, "error_console": _json_stderr},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
 
 def on_starting(server) -> None:
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

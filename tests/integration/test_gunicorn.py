@@ -1,5 +1,6 @@
 """The provider under gunicorn with its production settings: graceful shutdown and metrics
 gathered from every worker."""
+import json
 import os
 import signal
 import sqlite3
@@ -93,3 +94,28 @@ def test_metrics_add_up_the_requests_of_every_worker(dev_chain, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_run_production_serves_with_json_logs_and_stops_cleanly(dev_chain, tmp_path):
+    port = free_port()
+    env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=dev_chain.url,
+               ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp_path / "p.db"),
+               COMPUTE_ENABLED="false", INDEXER_ENABLED="false", LOG_LEVEL="INFO", LOG_FORMAT="json",
+               PROVIDER_BIND=f"127.0.0.1:{port}", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    proc = subprocess.Popen([sys.executable, "-m", "provider.cli", "run", "--production", "--workers", "1"],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not port_open("127.0.0.1", port):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        response = requests.get(f"http://127.0.0.1:{port}/health", headers={"X-Request-ID": "smoke-1"}, timeout=10)
+        assert response.status_code == 200 and response.headers["X-Request-ID"] == "smoke-1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and f"serving on 127.0.0.1:{port}" in out
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(e["logger"] == "gunicorn.error" and "Listening at" in e["message"] for e in lines)
+    assert any(e.get("request_id") == "smoke-1" and e.get("path") == "/health" for e in lines)
+    assert not [line for line in err.splitlines() if line.strip() and not line.startswith("{")]
