@@ -161,8 +161,7 @@ def cmd_jobs(args) -> int:
         print(json.dumps(body, indent=2))
         return 0
     if args.action == "logs":
-        chunks = services.compute.follow_logs(job.job_id) if args.follow else _log_once(services, job.job_id)
-        for chunk in chunks:
+        for chunk in services.compute.follow_logs(job.job_id, follow=args.follow):
             sys.stdout.write(chunk.decode("utf-8", "replace"))
             sys.stdout.flush()
         return 0
@@ -185,12 +184,6 @@ def cmd_jobs(args) -> int:
         time.sleep(1)
     print("\nthe engine has not ended the job yet (is the provider running?); the request stays recorded")
     return 0
-
-
-def _log_once(services, job_id: str):
-    path = services.compute.engine.paths(job_id).provider_logs / "algorithm.log"
-    if path.exists():
-        yield path.read_bytes()
 
 
 def cmd_index(args) -> int:

@@ -286,6 +286,26 @@ def _ask_node_for_chain_id(url: str) -> int:
     return int(w3.eth.chain_id)
 
 
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the gunicorn master needs before a worker loads `Settings` (no chain, no keys)."""
+
+    log_format: str
+    shutdown_grace: float
+
+
+def _server_settings(raw) -> ServerSettings:
+    return ServerSettings(
+        log_format=_choice(raw[("provider", "log_format")], "LOG_FORMAT", ("json", "text")),
+        shutdown_grace=_as_number(raw[("provider", "shutdown_grace")], "SHUTDOWN_GRACE"),
+    )
+
+
+def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
+    environ = os.environ if environ is None else environ
+    return _server_settings(_read_raw(_parser(Path(environ.get("PROVIDER_CONFIG") or DEFAULT_INI)), environ))
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     ini_path: Path | str | None = None,
@@ -300,6 +320,7 @@ def load_settings(
             parser.remove_section(section)
         parser.read(environ["COMPUTE_ENVIRONMENTS_FILE"])
     raw = _read_raw(parser, environ)
+    server = _server_settings(raw)
     mode = raw[("provider", "mode")].lower()
     if mode not in ("development", "production"):
         raise ConfigurationError(f"PROVIDER_MODE must be development or production, not {mode!r}")
@@ -352,8 +373,8 @@ def load_settings(
         bind=raw[("provider", "bind")],
         public_url=raw[("provider", "public_url")].rstrip("/"),
         log_level=raw[("provider", "log_level")].upper(),
-        log_format=_choice(raw[("provider", "log_format")], "LOG_FORMAT", ("json", "text")),
-        shutdown_grace=_as_number(raw[("provider", "shutdown_grace")], "SHUTDOWN_GRACE"),
+        log_format=server.log_format,
+        shutdown_grace=server.shutdown_grace,
         limits=LimitSettings(
             max_body_bytes=_as_number(raw[("limits", "max_body_bytes")], "MAX_BODY_BYTES", int),
             rate_per_ip=_as_number(raw[("limits", "rate_per_ip")], "RATE_LIMIT_PER_IP", int),

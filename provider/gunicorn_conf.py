@@ -14,10 +14,13 @@ import os
 import shutil
 import tempfile
 
-_grace = float(os.environ.get("SHUTDOWN_GRACE", "20"))
+from provider.config import load_server_settings
+
+# config.ini with environment overrides, as the workers read them (SHUTDOWN_GRACE, LOG_FORMAT).
+_server = load_server_settings()
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))  # downloads and results stream for long
-graceful_timeout = int(_grace) + 10
+graceful_timeout = int(_server.shutdown_grace) + 10
 keepalive = 5
 # Threads per worker: most request time is spent waiting on the chain node, so a few threads
 # keep the CPU busy while others wait (every store and chain client is per-thread).
@@ -26,7 +29,7 @@ accesslog = None  # the app writes its own structured access log
 
 # gunicorn's own lines (start, workers, signals) in the same JSON shape as the app's, unless
 # LOG_FORMAT=text: one log stream a collector can parse whole.
-if os.environ.get("LOG_FORMAT", "json").strip().lower() == "json":
+if _server.log_format == "json":
     # A whole dictConfig: gunicorn merges it shallowly into its defaults, whose root logger
     # would otherwise print every app line a second time. The root logger is left to the app.
     _json_stderr = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
@@ -56,7 +59,7 @@ def worker_exit(server, worker) -> None:
     app = getattr(worker, "wsgi", None)
     services = getattr(app, "extensions", {}).get("provider") if app is not None else None
     if services is not None:
-        services.stop_background(grace=_grace)
+        services.stop_background(grace=services.settings.shutdown_grace)
 
 
 def child_exit(server, worker) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import os
+import re
 import time
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)

@@ -425,12 +425,12 @@ class ComputeService:
         job = self._authorized_job(params, auth_token, "")
         return self.follow_logs(job.job_id, poll)
 
-    def follow_logs(self, job_id: str, poll: float = 0.5) -> Iterator[bytes]:
-        """Chunks of the algorithm's log as they appear, until the job has ended (no owner check:
-        for the signed endpoint above and for the operator's CLI)."""
+    def follow_logs(self, job_id: str, poll: float = 0.5, *, follow: bool = True) -> Iterator[bytes]:
+        """Chunks of the algorithm's log as they appear, until the job has ended, or (follow=False)
+        what is written so far. No owner check: for the signed endpoint above and the operator's CLI."""
         path = self.engine.paths(job_id).provider_logs / "algorithm.log"
 
-        def follow() -> Iterator[bytes]:
+        def follow_log() -> Iterator[bytes]:
             position = 0
             while True:
                 current = self.jobs.get(job_id)
@@ -441,10 +441,10 @@ class ComputeService:
                         position += len(data)
                     if data:
                         yield data
-                if current is None or st.is_terminal(current.status):
+                if not follow or current is None or st.is_terminal(current.status):
                     return
                 time.sleep(poll)
-        return follow()
+        return follow_log()
 
     def request_stop(self, job_id: str) -> Job:
         """The operator's stop: the same flag the owner's computeStop sets; the engine ends the job."""
