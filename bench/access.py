@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.core import MNEMONIC, start_gunicorn  # noqa: E402
+from bench.core import MNEMONIC, provider_env, start_gunicorn  # noqa: E402
 from bench.report import row  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
@@ -85,10 +84,7 @@ def main() -> int:
         w3 = make_web3(anvil.url)
         contracts = ensure_deployed(w3, MNEMONIC, tmp / "address.json")
         accounts = dev_accounts(MNEMONIC)
-        env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=anvil.url,
-                   ADDRESS_FILE=str(tmp / "address.json"), STORAGE_PATH=str(tmp / "p.db"),
-                   LOG_LEVEL="WARNING", INDEXER_POLL_INTERVAL="0.5",
-                   RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000")
+        env = provider_env(anvil.url, tmp, INDEXER_POLL_INTERVAL="0.5")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
         try:
             publisher = Publisher(w3, contracts["ERC721Factory"], "0x" + bytes(accounts[8].key).hex(), provider_url)

@@ -25,7 +25,8 @@ from bench.load import run_load  # noqa: E402
 from bench.report import row  # noqa: E402
 from provider.auth.signatures import recover_signer, sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
-from provider.devtools.anvil import Anvil, free_port, port_open  # noqa: E402
+from provider.devtools.anvil import Anvil, free_port  # noqa: E402
+from provider.devtools.gunicorn import start_gunicorn as serve  # noqa: E402
 from provider.devtools.deploy import ensure_deployed  # noqa: E402
 
 MNEMONIC = "taxi music thumb unique chat sand crew more leg another off lamp"
@@ -33,18 +34,18 @@ CLIENTS = 4
 
 
 def start_gunicorn(app: str, env: dict, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", app],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not port_open("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"gunicorn for {app} did not start")
-        time.sleep(0.1)
+    """Quiet, and with a second for every worker to boot before anything is timed."""
+    proc, url = serve(app, env, workers=workers, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    return proc, f"http://127.0.0.1:{port}"
+    return proc, url
+
+
+def provider_env(node_url: str, folder: Path, **extra: str) -> dict:
+    """A development provider on the benchmark's own chain and files. The rate limits stay on
+    (their cost is part of every figure) but above any load a benchmark offers."""
+    return dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=node_url,
+                ADDRESS_FILE=str(folder / "address.json"), STORAGE_PATH=str(folder / "p.db"),
+                LOG_LEVEL="WARNING", RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000", **extra)
 
 
 def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str]]]:
@@ -77,11 +78,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-core-"))
     with Anvil(free_port(), 8996, MNEMONIC) as anvil:
         ensure_deployed(make_web3(anvil.url), MNEMONIC, tmp / "address.json")
-        env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=anvil.url,
-                   ADDRESS_FILE=str(tmp / "address.json"), STORAGE_PATH=str(tmp / "p.db"),
-                   LOG_LEVEL="WARNING", INDEXER_ENABLED="false",
-                   # limits on (their cost is measured) but above the offered load
-                   RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000")
+        env = provider_env(anvil.url, tmp, INDEXER_ENABLED="false")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
         baseline, baseline_url = start_gunicorn("bench.baseline_app:app", env)
         try:

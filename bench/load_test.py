@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.access import children, rss_kb  # noqa: E402
-from bench.core import MNEMONIC, start_gunicorn  # noqa: E402
+from bench.core import MNEMONIC, provider_env, start_gunicorn  # noqa: E402
 from bench.report import row  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
@@ -125,11 +125,8 @@ def main() -> int:
         w3 = make_web3(anvil.url)
         contracts = ensure_deployed(w3, MNEMONIC, base / "address.json")
         accounts = dev_accounts(MNEMONIC)
-        env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=anvil.url,
-                   ADDRESS_FILE=str(base / "address.json"), STORAGE_PATH=str(base / "p.db"),
-                   COMPUTE_JOBS_PATH=str(base / "jobs"), LOG_LEVEL="WARNING", INDEXER_POLL_INTERVAL="0.5",
-                   RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000",
-                   PROMETHEUS_MULTIPROC_DIR=str(base / "metrics"))
+        env = provider_env(anvil.url, base, COMPUTE_JOBS_PATH=str(base / "jobs"), INDEXER_POLL_INTERVAL="0.5",
+                           PROMETHEUS_MULTIPROC_DIR=str(base / "metrics"))
         provider, url = start_gunicorn("provider.wsgi:app", env, workers=args.workers)
         try:
             publisher = Publisher(w3, contracts["ERC721Factory"], "0x" + bytes(accounts[8].key).hex(), url)

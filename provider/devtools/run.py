@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from urllib.parse import urlparse
 
 from eth_account import Account
@@ -23,6 +22,7 @@ from provider.config import PROJECT_ROOT, load_settings
 from provider.devtools.anvil import Anvil, port_open
 from provider.devtools.deploy import dev_accounts, ensure_deployed
 from provider.devtools.fileserver import FileServer
+from provider.devtools.gunicorn import start_gunicorn
 from provider.devtools.publisher import Publisher
 
 RUN_DIR = PROJECT_ROOT / ".run"
@@ -70,15 +70,14 @@ def main() -> int:
     did = _demo_asset(publisher, w3, dev_accounts(settings.dev_mnemonic), f"{file_server.url}/demo.csv")
 
     workers = os.environ.get("PROVIDER_WORKERS", "2")
-    gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", workers,
-         "--bind", settings.bind, "provider.wsgi:app"],
-        cwd=PROJECT_ROOT,
-    )
-    host, port = settings.bind.rsplit(":", 1)
-    deadline = time.monotonic() + 60
-    while not port_open(host, int(port)) and gunicorn.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    try:
+        gunicorn, _ = start_gunicorn(workers=workers, bind=settings.bind)
+    except RuntimeError as exc:
+        print(f"{exc} (is the port in use?)", file=sys.stderr)
+        file_server.stop()
+        if anvil is not None:
+            anvil.stop()
+        return 1
     consumer = Account.from_key(dev_accounts(settings.dev_mnemonic)[2].key).address
     print(
         "\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ import pytest
 import requests
 
 from provider.config import PROJECT_ROOT
-from provider.devtools.anvil import free_port, port_open
+from provider.devtools.anvil import free_port
+from provider.devtools.gunicorn import start_gunicorn
 from tests.fileserver import OriginServer
 
 CLIENTS = PROJECT_ROOT / ".tools" / "clients"
@@ -47,13 +47,10 @@ def client_stack(dev_chain, tmp_path_factory):
                COMPUTE_JOBS_PATH=str(jobs), COMPUTE_SCHEDULER_INTERVAL="0.2", INDEXER_POLL_INTERVAL="0.2",
                LOG_LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"), SHUTDOWN_GRACE="1")
     log = open(workdir / "provider.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "provider.wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc, _ = start_gunicorn(env=env, workers=2, bind=f"127.0.0.1:{port}", stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    while not port_open("127.0.0.1", port) or requests.get(url + "/ready", timeout=10).status_code != 200:
-        assert proc.poll() is None and time.monotonic() < deadline, "the provider did not start"
+    while requests.get(url + "/ready", timeout=10).status_code != 200:  # chain, store and engine answer
+        assert proc.poll() is None and time.monotonic() < deadline, "the provider did not become ready"
         time.sleep(0.2)
     yield ClientStack(url, data_url, algorithm_url)
     proc.terminate()

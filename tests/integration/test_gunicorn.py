@@ -14,6 +14,7 @@ import requests
 
 from provider.config import PROJECT_ROOT
 from provider.devtools.anvil import free_port, port_open
+from provider.devtools.gunicorn import start_gunicorn
 from tests.fileserver import OriginServer
 
 
@@ -22,16 +23,7 @@ def start(dev_chain, tmp_path, workers: int, **extra):
                ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp_path / "p.db"),
                COMPUTE_ENABLED="false", LOG_LEVEL="WARNING", SHUTDOWN_GRACE="5",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), **extra)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "provider.wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not port_open("127.0.0.1", port):
-        assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-        time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
+    return start_gunicorn(env=env, workers=workers, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def leases(db_path) -> list[str]:

@@ -1,15 +1,13 @@
 """The same signed request, sent concurrently to several gunicorn workers, is accepted once."""
 import os
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from provider.config import PROJECT_ROOT
-from provider.devtools.anvil import free_port, port_open
+from provider.devtools.gunicorn import start_gunicorn
 from tests.helpers import sign
 
 
@@ -21,15 +19,7 @@ def gunicorn_url(request, dev_chain, tmp_path):
     if request.param == "redis":
         env["REDIS_CONNECTION"] = request.getfixturevalue("redis_url")
         request.getfixturevalue("redis_client")  # flushed
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "provider.wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not port_open("127.0.0.1", port):
-        assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-        time.sleep(0.1)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_gunicorn(env=env, workers=4, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # wait until every worker answers
     for _ in range(20):
         requests.get(url + "/", timeout=10)
