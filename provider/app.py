@@ -6,7 +6,9 @@ so gunicorn workers start it after they fork.
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
+from provider import boundedjson
 from provider.config import Settings, load_settings
 from provider.observability import configure_logging
 from provider.services import ProviderServices, build_services
@@ -14,11 +16,24 @@ from provider.services import ProviderServices, build_services
 VERSION = "2.1.6"  # the reference Provider API version this one speaks
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Request bodies are decoded by the one bounded parser (depth checked before decoding)."""
+
+    sort_keys = False
+
+    def loads(self, s, **kwargs):
+        return boundedjson.loads(s, what="request body")
+
+
+class ProviderFlask(Flask):
+    json_provider_class = BoundedJSONProvider
+
+
 def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:
     settings = settings or load_settings()
+    boundedjson.restore_recursion_limit()  # every heavy import has run by now
     configure_logging(settings.log_level, settings.log_format)
-    app = Flask(__name__, static_folder=None)
-    app.json.sort_keys = False
+    app = ProviderFlask(__name__, static_folder=None)
     services = build_services(settings)
     app.extensions["provider"] = services
 

@@ -98,6 +98,7 @@ class IndexerSettings:
     batch_blocks: int
     start_block: int | None
     lease_seconds: float
+    max_document_bytes: int   # largest DDO after decompression (LimitSettings.max_document_bytes)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class LimitSettings:
     rate_per_address: int     # requests per window naming one Ethereum address; 0 = unlimited
     rate_window: float        # seconds
     proxy_hops: int           # trusted reverse proxies in front (client IP from X-Forwarded-For)
+
+    @property
+    def max_document_bytes(self) -> int:
+        """Largest document (DDO, decrypted or decompressed) the provider will produce."""
+        return 4 * self.max_body_bytes
 
 
 @dataclass(frozen=True)
@@ -368,6 +374,13 @@ def load_settings(
         storage_path = PROJECT_ROOT / storage_path
     start_block = raw[("indexer", "start_block")]
 
+    limits = LimitSettings(
+        max_body_bytes=_as_number(raw[("limits", "max_body_bytes")], "MAX_BODY_BYTES", int),
+        rate_per_ip=_as_number(raw[("limits", "rate_per_ip")], "RATE_LIMIT_PER_IP", int),
+        rate_per_address=_as_number(raw[("limits", "rate_per_address")], "RATE_LIMIT_PER_ADDRESS", int),
+        rate_window=_as_number(raw[("limits", "rate_window")], "RATE_LIMIT_WINDOW"),
+        proxy_hops=_as_number(raw[("limits", "proxy_hops")], "TRUSTED_PROXY_HOPS", int),
+    )
     return Settings(
         mode=mode,
         bind=raw[("provider", "bind")],
@@ -375,13 +388,7 @@ def load_settings(
         log_level=raw[("provider", "log_level")].upper(),
         log_format=server.log_format,
         shutdown_grace=server.shutdown_grace,
-        limits=LimitSettings(
-            max_body_bytes=_as_number(raw[("limits", "max_body_bytes")], "MAX_BODY_BYTES", int),
-            rate_per_ip=_as_number(raw[("limits", "rate_per_ip")], "RATE_LIMIT_PER_IP", int),
-            rate_per_address=_as_number(raw[("limits", "rate_per_address")], "RATE_LIMIT_PER_ADDRESS", int),
-            rate_window=_as_number(raw[("limits", "rate_window")], "RATE_LIMIT_WINDOW"),
-            proxy_hops=_as_number(raw[("limits", "proxy_hops")], "TRUSTED_PROXY_HOPS", int),
-        ),
+        limits=limits,
         chains=chains,
         universal_private_key=universal,
         address_file=address_file,
@@ -398,6 +405,7 @@ def load_settings(
             batch_blocks=_as_number(raw[("indexer", "batch_blocks")], "INDEXER_BATCH_BLOCKS", int),
             start_block=_as_number(start_block, "INDEXER_START_BLOCK", int) if start_block else None,
             lease_seconds=_as_number(raw[("indexer", "lease_seconds")], "INDEXER_LEASE_SECONDS"),
+            max_document_bytes=limits.max_document_bytes,
         ),
         access=AccessSettings(
             allow_non_public_ip=allow_non_public,

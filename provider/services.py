@@ -133,7 +133,8 @@ def build_services(settings: Settings) -> ProviderServices:
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
-        decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters),
+        decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters,
+                                 settings.limits.max_document_bytes),
         access=access,
         compute=compute,
         engine=engine,

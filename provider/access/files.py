@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from provider import boundedjson
 from provider.access.fetch import UpstreamRequest
 from provider.errors import BadRequest
 
@@ -31,8 +32,8 @@ def parse_userdata(value) -> dict[str, Any]:
         return value
     if isinstance(value, str) and value:
         try:
-            decoded = json.loads(value)
-        except json.JSONDecodeError:
+            decoded = boundedjson.loads(value, what="userdata")
+        except ValueError:
             return {}
         return decoded if isinstance(decoded, dict) else {}
     return {}

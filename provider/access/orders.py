@@ -13,7 +13,6 @@ against the reference (provider-api.md §4.6):
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,9 @@ from typing import Any
 from eth_utils import to_checksum_address
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
+from provider import boundedjson
 from provider.access.fees import fee_signer
+from provider.boundedjson import JSONRejected
 from provider.auth.signatures import SignatureError, same_address
 from provider.chain.client import ChainClient
 
@@ -62,8 +63,8 @@ def normalise_tx_id(tx_id: str) -> str:
 
 def _fee_data(fee: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        data = json.loads(bytes(fee["providerData"]))
-    except (ValueError, TypeError, UnicodeDecodeError):
+        data = boundedjson.loads(bytes(fee["providerData"]), what="providerData")
+    except (ValueError, TypeError, UnicodeDecodeError, JSONRejected):
         return None
     return data if isinstance(data, dict) else None
 

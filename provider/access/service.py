@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 from eth_utils import is_address, to_checksum_address
 from web3.exceptions import Web3Exception
 
+from provider import boundedjson
 from provider.access.consumable import NotConsumable, check_consumable, find_service
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable, SafeFetcher, UpstreamResponse
@@ -24,6 +25,7 @@ from provider.access.files import (
 )
 from provider.access.orders import FinalEvidenceCache, OrderInvalid, validate_order
 from provider.auth.service import RequestAuthenticator
+from provider.boundedjson import JSONRejected
 from provider.auth.signatures import same_address
 from provider.chain.client import ChainClient, Chains
 from provider.config import AccessSettings
@@ -101,8 +103,8 @@ class AccessService:
         failure = BadRequest(asset.prefixed("Unable to get dataset files"))
         try:
             plain = decrypt(asset.chain.settings.private_key, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
-            content = json.loads(plain)
-        except (DecryptionFailed, ValueError, UnicodeDecodeError):
+            content = boundedjson.loads(plain, what="files")
+        except (DecryptionFailed, ValueError, UnicodeDecodeError, JSONRejected):
             raise failure from None
         if asset.ddo.get("version") == "4.0.0" and isinstance(content, list):
             return content

@@ -44,8 +44,10 @@ def _hex_bytes(value) -> bytes:
 
 
 class DecryptService:
-    def __init__(self, chains: Chains, authenticator: RequestAuthenticator, authorized_decrypters: tuple[str, ...]):
+    def __init__(self, chains: Chains, authenticator: RequestAuthenticator, authorized_decrypters: tuple[str, ...],
+                 max_document_bytes: int):
         self.chains = chains
+        self.max_document_bytes = max_document_bytes
         self.authenticator = authenticator
         self.authorized = authorized_decrypters
 
@@ -90,7 +92,7 @@ class DecryptService:
             raise BadRequest("Invalid MetadataState")
 
         try:
-            document = decode_document(data, flags, chain.settings.private_key)
+            document = decode_document(data, flags, chain.settings.private_key, self.max_document_bytes)
         except DocumentError as exc:
             raise BadRequest(str(exc)) from None
         if not hash_matches(document, document_hash, flags):

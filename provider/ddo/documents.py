@@ -44,8 +44,24 @@ def did_for(nft_address: str, chain_id: int) -> str:
     return "did:op:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def decode_document(data: bytes, flags: int, private_key: str) -> bytes:
-    """Undo encryption and compression according to `flags`."""
+def decompress_lzma(data: bytes, max_output: int) -> bytes:
+    """LZMA (xz or alone format, as Python's `lzma.compress` and ocean.js write) with a hard cap
+    on the output: a few KB can expand to gigabytes, so the decoder never produces more than
+    `max_output` bytes and a document that wants more is refused."""
+    decoder = lzma.LZMADecompressor()
+    try:
+        output = decoder.decompress(data, max_length=max_output + 1)
+    except lzma.LZMAError:
+        raise DocumentError("Failed to decompress") from None
+    if len(output) > max_output or (not decoder.eof and not decoder.needs_input):
+        raise DocumentError(f"Decompressed document is larger than {max_output} bytes")
+    if not decoder.eof:
+        raise DocumentError("Failed to decompress")
+    return output
+
+
+def decode_document(data: bytes, flags: int, private_key: str, max_output: int) -> bytes:
+    """Undo encryption and compression according to `flags`; at most `max_output` bytes out."""
     if flags & FLAG_ENCRYPTED:
         try:
             data = decrypt(private_key, data)
@@ -57,10 +73,9 @@ def decode_document(data: bytes, flags: int, private_key: str) -> bytes:
             except (UnicodeDecodeError, ValueError, DecryptionFailed):
                 raise DocumentError("Failed to decrypt.") from None
     if flags & FLAG_COMPRESSED:
-        try:
-            data = lzma.decompress(data)
-        except lzma.LZMAError:
-            raise DocumentError("Failed to decompress") from None
+        data = decompress_lzma(data, max_output)
+    elif len(data) > max_output:
+        raise DocumentError(f"Document is larger than {max_output} bytes")
     return data
 
 

@@ -7,12 +7,19 @@ one transaction per batch, so a restart resumes where it stopped and a crash mid
 repeats idempotent writes. Only NFTs deployed by the Ocean ERC721Factory are indexed, and a
 document is accepted only if it decodes, matches its on-chain hash, and names its own DID.
 
+The index follows the chain it is on. The hash of the last indexed block, of every block that
+held an event, of recent batch ends and of block 0 are kept; before each sync the last one is
+compared with the chain. When the chain no longer has it (a reorganisation, or a node restarted
+on a fresh chain), the index rolls back to the newest remembered block the chain still has,
+undoing the events above it, or, when block 0 differs or no remembered block matches, starts
+again from the start block. A document that cannot be decoded, parsed or validated is a
+refused document (recorded with the reason), never a reason to stop indexing.
+
 Several provider processes may share one database: a lease row makes one of them index at a
 time; the others read.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -20,8 +27,10 @@ import uuid
 from datetime import datetime, timezone
 
 from eth_utils import to_checksum_address
-from web3.exceptions import Web3Exception
+from web3.exceptions import BlockNotFound, Web3Exception
 
+from provider import boundedjson
+from provider.boundedjson import JSONRejected
 from provider.chain.client import ChainClient
 from provider.config import IndexerSettings
 from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
@@ -44,8 +53,10 @@ def _iso(ts: int) -> str:
 def check_document(document: bytes, *, did: str, chain_id: int, nft_address: str) -> dict:
     """Parse and cross-check a decoded DDO; raises DocumentError with the reason."""
     try:
-        ddo = json.loads(document)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        ddo = boundedjson.loads(document, what="document")
+    except JSONRejected as exc:
+        raise DocumentError(exc.user_message) from None
+    except (UnicodeDecodeError, ValueError):
         raise DocumentError("document is not JSON") from None
     if not isinstance(ddo, dict):
         raise DocumentError("document is not a JSON object")
@@ -99,6 +110,7 @@ class ChainIndexer:
                 return False
             w3 = self.chain.w3
             head = w3.eth.block_number
+            self._follow_chain(head)
             batches = 0
             while self.last_indexed_block() < head:
                 first = self.last_indexed_block() + 1
@@ -110,7 +122,49 @@ class ChainIndexer:
                 self.leases.take(self.lease_name, self.holder, self.settings.lease_seconds)
             return True
 
+    # ---- following the chain ---------------------------------------------------------------
+
+    MAX_FORK_CHECKS = 256
+
+    def _block_hash(self, number: int) -> str | None:
+        try:
+            return _hex(self.chain.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return None
+
+    def _follow_chain(self, head: int) -> None:
+        """Undo what the chain no longer has, before indexing on."""
+        chain_id = self.chain.chain_id
+        progress = self.store.progress(chain_id)
+        if progress is None:
+            return
+        last_hash, genesis = self.store.progress_hashes(chain_id)
+        if progress <= head and (last_hash is None or self._block_hash(progress) == last_hash):
+            return  # still on the chain we indexed (an index without hashes predates this check)
+        if (genesis is not None and self._block_hash(0) != genesis) or (genesis is None and progress > head):
+            self._start_over("the node serves another chain")
+            return
+        fork = next((number for number, block_hash in self.store.indexed_blocks(chain_id, self.MAX_FORK_CHECKS)
+                     if number <= head and self._block_hash(number) == block_hash), None)
+        if fork is None:
+            self._start_over("no indexed block is on the chain any more")
+            return
+        with self.store.write() as conn:
+            undone = self.store.rollback(conn, chain_id, fork)
+            self.store.save_progress(conn, chain_id, fork, self._block_hash(fork))
+        log.warning("chain %s reorganised: index rolled back from block %s to %s (%d asset(s) rebuilt)",
+                    chain_id, progress, fork, len(undone))
+
+    def _start_over(self, reason: str) -> None:
+        with self.store.write() as conn:
+            self.store.forget_chain(conn, self.chain.chain_id)
+        log.warning("chain %s: %s; indexing again from block %s", self.chain.chain_id, reason, self.start_block)
+
+    # ---- indexing ------------------------------------------------------------------------
+
     def _index_range(self, first: int, last: int) -> None:
+        genesis = self._block_hash(0) if self.store.progress(self.chain.chain_id) is None else None
+        last_hash = self._block_hash(last)
         logs = self.chain.w3.eth.get_logs(
             {"fromBlock": first, "toBlock": last, "topics": [list(self._topics.values())]}
         )
@@ -131,16 +185,19 @@ class ChainIndexer:
                 continue
             did = did_for(nft, self.chain.chain_id)
             if name == "MetadataState":
-                writes.append(("state", did, int(event["args"]["state"])))
+                payload = int(event["args"]["state"])
             else:
-                writes.append(("document", self._document_record(did, nft, event)))
+                payload = self._document_record(did, nft, event)
+            writes.append((entry, did, "state" if name == "MetadataState" else "document", payload))
+        chain_id = self.chain.chain_id
         with self.store.write() as conn:
-            for kind, *payload in writes:
-                if kind == "state":
-                    self.store.save_state(conn, *payload)
-                else:
-                    self.store.save_document(conn, **payload[0])
-            self.store.save_progress(conn, self.chain.chain_id, last)
+            for entry, did, kind, payload in writes:
+                self.store.record_event(conn, chain_id=chain_id, block_number=int(entry["blockNumber"]),
+                                        log_index=int(entry["logIndex"]), did=did, kind=kind, payload=payload)
+                self.store.save_block(conn, chain_id, int(entry["blockNumber"]), _hex(entry["blockHash"]), events=True)
+            if last_hash is not None:
+                self.store.save_block(conn, chain_id, last, last_hash)
+            self.store.save_progress(conn, chain_id, last, last_hash, genesis)
 
     def _from_factory(self, nft: str) -> bool:
         known = self._factory_nfts.get(nft)
@@ -159,13 +216,17 @@ class ChainIndexer:
         error = None
         ddo = None
         try:
-            document = decode_document(bytes(args["data"]), flags, self.chain.settings.private_key)
+            document = decode_document(bytes(args["data"]), flags, self.chain.settings.private_key,
+                                       self.settings.max_document_bytes)
             if not hash_matches(document, bytes(args["metaDataHash"]), flags):
                 raise DocumentError("Checksum doesn't match.")
             ddo = check_document(document, did=did, chain_id=self.chain.chain_id, nft_address=nft)
         except DocumentError as exc:
             error = str(exc)
             log.warning("refused document for %s: %s", did, error)
+        except Exception:  # whatever else a hostile document provokes: refused, never a crash
+            error = "document could not be processed"
+            log.exception("refused document for %s", did)
         return dict(
             did=did, chain_id=self.chain.chain_id, nft_address=nft, ddo=ddo,
             state=int(args["state"]), nft=self._nft_info(nft),

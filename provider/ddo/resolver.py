@@ -7,6 +7,8 @@ from typing import Any
 
 import requests
 
+from provider import boundedjson
+from provider.boundedjson import JSONRejected
 from provider.ddo.indexer import ChainIndexer
 from provider.ddo.store import AssetStore, IndexedAsset
 
@@ -59,7 +61,7 @@ class AssetResolver:
         if response.status_code != 200:
             return None
         try:
-            document = response.json()
-        except ValueError:
+            document = boundedjson.loads(response.content, what="Aquarius reply")
+        except (ValueError, JSONRejected):
             return None
         return document if isinstance(document, dict) and document.get("id") == did else None

@@ -1,4 +1,10 @@
-"""The chain index in SQLite: assets (DID -> DDO, state, nft and event blocks) and progress."""
+"""The chain index in SQLite: assets (DID -> DDO, state, nft and event blocks), the history of
+metadata events they were built from, the block hashes indexed, and progress per chain.
+
+The asset row is what resolving reads; the event history exists so that a reorganisation can
+be undone: `rollback` deletes the events of the blocks the chain no longer has and rebuilds
+each affected asset from the events that remain (or removes it when none remain).
+"""
 from __future__ import annotations
 
 import json
@@ -62,6 +68,58 @@ class AssetStore:
              json.dumps(nft), json.dumps(event), time.strftime("%Y-%m-%dT%H:%M:%S"), error),
         )
 
+    def record_event(self, conn, *, chain_id: int, block_number: int, log_index: int, did: str, kind: str,
+                     payload) -> None:
+        """Keep an indexed event (idempotent: a repeated batch writes the same rows) and apply it."""
+        conn.execute("INSERT OR REPLACE INTO asset_event(chain_id, block_number, log_index, did, kind, payload) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (chain_id, block_number, log_index, did, kind, json.dumps(payload)))
+        self._apply(conn, kind, payload, did)
+
+    def _apply(self, conn, kind: str, payload, did: str) -> None:
+        if kind == "state":
+            self.save_state(conn, did, int(payload))
+        else:
+            self.save_document(conn, **payload)
+
+    def rollback(self, conn, chain_id: int, after_block: int) -> list[str]:
+        """Undo every event of `chain_id` above `after_block`; returns the DIDs rebuilt."""
+        dids = [row["did"] for row in conn.execute(
+            "SELECT DISTINCT did FROM asset_event WHERE chain_id = ? AND block_number > ?", (chain_id, after_block))]
+        conn.execute("DELETE FROM asset_event WHERE chain_id = ? AND block_number > ?", (chain_id, after_block))
+        conn.execute("DELETE FROM indexed_block WHERE chain_id = ? AND number > ?", (chain_id, after_block))
+        for did in dids:
+            conn.execute("DELETE FROM asset WHERE did = ?", (did,))
+            for row in conn.execute("SELECT kind, payload FROM asset_event WHERE did = ? "
+                                    "ORDER BY block_number, log_index", (did,)).fetchall():
+                self._apply(conn, row["kind"], json.loads(row["payload"]), did)
+        return dids
+
+    def forget_chain(self, conn, chain_id: int) -> None:
+        """Drop everything indexed from a chain (the node now serves another chain)."""
+        for table in ("asset", "asset_event"):
+            conn.execute(f"DELETE FROM {table} WHERE chain_id = ?", (chain_id,))
+        conn.execute("DELETE FROM indexed_block WHERE chain_id = ?", (chain_id,))
+        conn.execute("DELETE FROM indexer_progress WHERE chain_id = ?", (chain_id,))
+
+    def save_block(self, conn, chain_id: int, number: int, block_hash: str, *, events: bool = False,
+                   keep_recent: int = 256) -> None:
+        """Remember the hash a block had when it was indexed. Blocks with events are kept; of the
+        others (batch ends) only the most recent `keep_recent`."""
+        conn.execute("INSERT INTO indexed_block(chain_id, number, hash, events) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(chain_id, number) DO UPDATE SET hash = excluded.hash, "
+                     "events = MAX(indexed_block.events, excluded.events)",
+                     (chain_id, number, block_hash, int(events)))
+        conn.execute("DELETE FROM indexed_block WHERE chain_id = ? AND events = 0 AND number < ("
+                     "SELECT MIN(number) FROM (SELECT number FROM indexed_block WHERE chain_id = ? AND events = 0 "
+                     "ORDER BY number DESC LIMIT ?))", (chain_id, chain_id, keep_recent))
+
+    def indexed_blocks(self, chain_id: int, limit: int) -> list[tuple[int, str]]:
+        """(number, hash) of remembered blocks, newest first."""
+        rows = self._db.read().execute(
+            "SELECT number, hash FROM indexed_block WHERE chain_id = ? ORDER BY number DESC LIMIT ?",
+            (chain_id, limit)).fetchall()
+        return [(row["number"], row["hash"]) for row in rows]
+
     def counts(self, chain_id: int) -> dict[str, int]:
         """Indexed assets of a chain: all, and those whose last document was refused."""
         row = self._db.read().execute(
@@ -78,11 +136,19 @@ class AssetStore:
         ).fetchone()
         return row["last_block"] if row else None
 
-    def save_progress(self, conn, chain_id: int, last_block: int) -> None:
+    def progress_hashes(self, chain_id: int) -> tuple[str | None, str | None]:
+        """(hash of the last indexed block, genesis hash) as recorded with the progress."""
+        row = self._db.read().execute(
+            "SELECT last_hash, genesis_hash FROM indexer_progress WHERE chain_id = ?", (chain_id,)).fetchone()
+        return (row["last_hash"], row["genesis_hash"]) if row else (None, None)
+
+    def save_progress(self, conn, chain_id: int, last_block: int, last_hash: str | None = None,
+                      genesis_hash: str | None = None) -> None:
         conn.execute(
-            "INSERT INTO indexer_progress(chain_id, last_block) VALUES (?, ?) "
-            "ON CONFLICT(chain_id) DO UPDATE SET last_block = excluded.last_block",
-            (chain_id, last_block),
+            "INSERT INTO indexer_progress(chain_id, last_block, last_hash, genesis_hash) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(chain_id) DO UPDATE SET last_block = excluded.last_block, last_hash = excluded.last_hash, "
+            "genesis_hash = COALESCE(excluded.genesis_hash, indexer_progress.genesis_hash)",
+            (chain_id, last_block, last_hash, genesis_hash),
         )
 
     def write(self):

@@ -11,6 +11,7 @@ import json
 
 from flask import Blueprint, jsonify, request
 
+from provider import boundedjson
 from provider.auth.signatures import prefixed_hash_digest, sign_digest
 from provider.ddo.resolver import is_did
 from provider.errors import BadRequest, NotFound
@@ -48,8 +49,8 @@ def validate_ddo():
     """
     body = request.get_data()
     try:
-        ddo = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        ddo = boundedjson.loads(body, what="DDO")
+    except (UnicodeDecodeError, ValueError):
         raise BadRequest("Invalid DDO: not JSON") from None
     if isinstance(ddo, dict) and isinstance(ddo.get("ddo"), dict):  # ocean.js 4.x wraps it
         ddo = ddo["ddo"]

@@ -26,6 +26,27 @@ CREATE TABLE IF NOT EXISTS indexer_progress (
     chain_id   INTEGER PRIMARY KEY,
     last_block INTEGER NOT NULL
 );
+-- Block hashes the index was built on: every block that held a metadata event, and recent
+-- batch ends. A stored hash the chain no longer has means a reorganisation (or another chain).
+CREATE TABLE IF NOT EXISTS indexed_block (
+    chain_id INTEGER NOT NULL,
+    number   INTEGER NOT NULL,
+    hash     TEXT NOT NULL,
+    events   INTEGER NOT NULL DEFAULT 0,  -- 1: a metadata event was indexed in this block
+    PRIMARY KEY (chain_id, number)
+);
+-- Every indexed metadata event, so that the events of blocks a reorganisation removed can be
+-- undone: an asset is rebuilt from the events that remain.
+CREATE TABLE IF NOT EXISTS asset_event (
+    chain_id     INTEGER NOT NULL,
+    block_number INTEGER NOT NULL,
+    log_index    INTEGER NOT NULL,
+    did          TEXT NOT NULL,
+    kind         TEXT NOT NULL,           -- document | state
+    payload      TEXT NOT NULL,           -- JSON: the document record, or the state
+    PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX IF NOT EXISTS asset_event_did ON asset_event(did);
 CREATE TABLE IF NOT EXISTS lease (
     name       TEXT PRIMARY KEY,   -- "indexer:<chainId>", "compute-scheduler"
     holder     TEXT NOT NULL,
@@ -68,13 +89,27 @@ CREATE TABLE IF NOT EXISTS asset (
 );
 """
 
+# Columns added after a table first shipped: added in place to an existing file.
+_ADDED_COLUMNS = (
+    ("indexer_progress", "last_hash", "TEXT"),      # hash of last_block when it was indexed
+    ("indexer_progress", "genesis_hash", "TEXT"),   # block 0 of the chain the index was built on
+)
+
 
 class Database:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        conn = self._connection()
+        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        for table, column, definition in _ADDED_COLUMNS:
+            columns = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                except sqlite3.OperationalError:  # another process added it first
+                    pass
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -23,19 +23,19 @@ def test_each_flag_combination_decodes(flags):
         data = lzma.compress(data)
     if flags & 2:
         data = encrypt(public_key_hex(KEY), data)
-    assert decode_document(data, flags, KEY) == DOC
+    assert decode_document(data, flags, KEY, 1 << 20) == DOC
 
 
 def test_hex_text_of_ciphertext_is_accepted():
     ciphertext = encrypt(public_key_hex(KEY), DOC)
-    assert decode_document(("0x" + ciphertext.hex()).encode(), 2, KEY) == DOC
+    assert decode_document(("0x" + ciphertext.hex()).encode(), 2, KEY, 1 << 20) == DOC
 
 
 def test_wrong_key_and_bad_compression_give_reference_messages():
     with pytest.raises(DocumentError, match="Failed to decrypt."):
-        decode_document(encrypt(public_key_hex("0x" + "32" * 32), DOC), 2, KEY)
+        decode_document(encrypt(public_key_hex("0x" + "32" * 32), DOC), 2, KEY, 1 << 20)
     with pytest.raises(DocumentError, match="Failed to decompress"):
-        decode_document(DOC, 1, KEY)
+        decode_document(DOC, 1, KEY, 1 << 20)
 
 
 def test_hash_check_and_the_ocean_js_plain_hex_quirk():
