@@ -235,6 +235,9 @@ def cmd_run(args) -> int:
         return run_main()
     from provider.config import load_settings
 
+    # --production means production: the workers inherit the mode, so no development default
+    # (the public barge key, private-network fetching) can apply, whatever the environment says.
+    os.environ["PROVIDER_MODE"] = "production"
     settings = load_settings()  # fail here, readably, rather than in every worker
     workers = str(args.workers or os.environ.get("PROVIDER_WORKERS", "2"))
     print(f"serving on {settings.bind} with {workers} worker(s) ({settings.mode} mode)", flush=True)

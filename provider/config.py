@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -34,6 +35,7 @@ _ENV: dict[tuple[str, str], str] = {
     ("limits", "rate_per_address"): "RATE_LIMIT_PER_ADDRESS",
     ("limits", "rate_window"): "RATE_LIMIT_WINDOW",
     ("limits", "proxy_hops"): "TRUSTED_PROXY_HOPS",
+    ("limits", "token_max_lifetime"): "AUTH_TOKEN_MAX_LIFETIME",
     ("chain", "network_url"): "NETWORK_URL",
     ("chain", "private_key"): "PROVIDER_PRIVATE_KEY",
     ("chain", "universal_private_key"): "UNIVERSAL_PRIVATE_KEY",
@@ -118,6 +120,7 @@ class LimitSettings:
     rate_per_address: int     # requests per window naming one Ethereum address; 0 = unlimited
     rate_window: float        # seconds
     proxy_hops: int           # trusted reverse proxies in front (client IP from X-Forwarded-For)
+    token_max_lifetime: float = 30 * 86400  # seconds an auth token may live
 
     @property
     def max_document_bytes(self) -> int:
@@ -300,9 +303,19 @@ class ServerSettings:
     shutdown_grace: float
 
 
+def _log_format(raw) -> str:
+    """json or text. Empty (the default) chooses: text for a person reading a development
+    provider on a terminal (`make run`), JSON everywhere else (production, CI, files)."""
+    chosen = raw[("provider", "log_format")]
+    if not chosen.strip():
+        development = raw[("provider", "mode")].strip().lower() == "development"
+        return "text" if development and sys.stderr.isatty() else "json"
+    return _choice(chosen, "LOG_FORMAT", ("json", "text"))
+
+
 def _server_settings(raw) -> ServerSettings:
     return ServerSettings(
-        log_format=_choice(raw[("provider", "log_format")], "LOG_FORMAT", ("json", "text")),
+        log_format=_log_format(raw),
         shutdown_grace=_as_number(raw[("provider", "shutdown_grace")], "SHUTDOWN_GRACE"),
     )
 
@@ -333,11 +346,16 @@ def load_settings(
     development = mode == "development"
 
     mnemonic = raw[("development", "mnemonic")]
-    dev_key = None
-    if development:
-        index = _as_number(raw[("development", "provider_account_index")], "DEV_PROVIDER_ACCOUNT_INDEX", int)
-        dev_key = dev_account_key(mnemonic, index)
-    chains = _chains(raw, mode, dev_key, ask_chain_id)
+    index = _as_number(raw[("development", "provider_account_index")], "DEV_PROVIDER_ACCOUNT_INDEX", int)
+    dev_key = dev_account_key(mnemonic, index)
+    chains = _chains(raw, mode, dev_key if development else None, ask_chain_id)
+    for chain in chains.values():
+        # The development key is public (barge's mnemonic): whoever holds it could sign provider
+        # fees and decrypt documents. It is only ever acceptable on the development chain.
+        if chain.private_key == dev_key and chain.chain_id != DEVELOPMENT_CHAIN_ID:
+            raise ConfigurationError(
+                f"the public development key may only be used on chain {DEVELOPMENT_CHAIN_ID}, not on chain "
+                f"{chain.chain_id}: set PROVIDER_PRIVATE_KEY")
 
     universal = raw[("chain", "universal_private_key")]
     if universal:
@@ -380,6 +398,7 @@ def load_settings(
         rate_per_address=_as_number(raw[("limits", "rate_per_address")], "RATE_LIMIT_PER_ADDRESS", int),
         rate_window=_as_number(raw[("limits", "rate_window")], "RATE_LIMIT_WINDOW"),
         proxy_hops=_as_number(raw[("limits", "proxy_hops")], "TRUSTED_PROXY_HOPS", int),
+        token_max_lifetime=_as_number(raw[("limits", "token_max_lifetime")], "AUTH_TOKEN_MAX_LIFETIME"),
     )
     return Settings(
         mode=mode,

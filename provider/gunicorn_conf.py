@@ -25,7 +25,10 @@ keepalive = 5
 # Threads per worker: most request time is spent waiting on the chain node, so a few threads
 # keep the CPU busy while others wait (every store and chain client is per-thread).
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-accesslog = None  # the app writes its own structured access log
+# One access line per request, written by the app (path without the query string, which
+# carries signatures and tokens). gunicorn's own access logger is silenced below: with a
+# logconfig it would log every request a second time, query string included.
+accesslog = None
 
 # gunicorn's own lines (start, workers, signals) in the same JSON shape as the app's, unless
 # LOG_FORMAT=text: one log stream a collector can parse whole.
@@ -38,10 +41,10 @@ if _server.log_format == "json":
         "disable_existing_loggers": False,
         "root": {"level": "WARNING", "handlers": []},
         "formatters": {"json": {"()": "provider.observability.JsonFormatter"}},
-        "handlers": {"console": _json_stderr, "error_console": _json_stderr},
+        "handlers": {"error_console": _json_stderr},
         "loggers": {
             "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
     }
 
@@ -53,6 +56,18 @@ def on_starting(server) -> None:
         os.makedirs(folder, exist_ok=True)
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ocean-provider-metrics-")
+
+
+def post_worker_init(worker) -> None:
+    """The worker has loaded the app. With PROVIDER_READY_DIR set (by the launcher that waits
+    for the workers, `provider.devtools.gunicorn`), say so with a file named after its pid."""
+    folder = os.environ.get("PROVIDER_READY_DIR")
+    if folder:
+        try:
+            with open(os.path.join(folder, str(worker.pid)), "w"):
+                pass
+        except OSError:  # the launcher stopped waiting (a worker restarted later): nobody to tell
+            pass
 
 
 def worker_exit(server, worker) -> None:

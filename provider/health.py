@@ -1,14 +1,37 @@
 """Liveness and readiness checks (no Flask here): is this process able to serve requests?
 
-Ready means: every configured chain answers, the state store takes a write, and the compute
+Ready means: every configured chain answers, the state store answers a read, and the compute
 engine can run jobs (bubblewrap present for the local engine; the API server answers for
 the Kubernetes engine). Failures are named, never described with URLs or errors' texts.
+
+The probe is public, so it must be cheap: the store is read, not written (a write would take
+the database's write lock, shared with every nonce check, once per probe), and the answer is
+kept for `CACHE_SECONDS`, so a flood of probes costs at most one round of checks per second.
 """
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 from provider.services import ProviderServices
+
+CACHE_SECONDS = 1.0
+_cache: dict[int, tuple[float, dict[str, bool]]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_readiness(services: ProviderServices) -> dict[str, bool]:
+    """`readiness`, answered from the last check when it is younger than CACHE_SECONDS."""
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(id(services))
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return dict(hit[1])
+    checks = readiness(services)
+    with _cache_lock:
+        _cache[id(services)] = (now, checks)
+    return dict(checks)
 
 
 def readiness(services: ProviderServices) -> dict[str, bool]:
@@ -20,8 +43,7 @@ def readiness(services: ProviderServices) -> dict[str, bool]:
         except Exception:
             checks[f"chain:{chain.chain_id}"] = False
     try:
-        with services.db.write() as conn:
-            conn.execute("SELECT 1")
+        services.db.read().execute("SELECT COUNT(*) FROM lease").fetchone()
         checks["store"] = True
     except Exception:
         checks["store"] = False

@@ -1,4 +1,9 @@
-"""Request rate limits per client IP and per Ethereum address named in the request.
+"""Request rate limits per client IP and per Ethereum address acting.
+
+Every request counts against its client IP. An address counts only once its signature or auth
+token has been verified (`RequestAuthenticator` calls `enforce_address`): counting addresses a
+request merely names would let anyone spend a victim's budget with unsigned requests
+(`/nonce?userAddress=VICTIM`) until the victim's own signed requests got 429.
 
 The rule (`sliding_count`, `verdict`) is pure; counting is delegated to a `RateCounter`
 (memory or Redis). A counter that fails (Redis down) lets the request through and logs it:
@@ -8,19 +13,16 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from provider import metrics
 from provider.config import LimitSettings
+from provider.errors import TooManyRequests
 from provider.stores.ratecounters import RateCounter
 
 log = logging.getLogger(__name__)
-
-# Request fields that name the Ethereum address a request acts for.
-ADDRESS_FIELDS = ("consumerAddress", "userAddress", "address", "publisherAddress")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def sliding_count(previous: int, current: int, elapsed_fraction: float) -> float:
@@ -41,16 +43,6 @@ def verdict(count: float, limit: int, scope: str, window: float, elapsed_fractio
         return Verdict(True)
     # The current fixed window ends in (1 - elapsed) * window seconds; by then the count drops.
     return Verdict(False, scope, max(1, math.ceil((1.0 - elapsed_fraction) * window)))
-
-
-def addresses_in(fields: dict) -> list[str]:
-    """The well-formed addresses a request names, lower-cased (one limit per account)."""
-    found = []
-    for name in ADDRESS_FIELDS:
-        value = fields.get(name)
-        if isinstance(value, str) and _ADDRESS.match(value):
-            found.append(value.lower())
-    return sorted(set(found))
 
 
 class RateLimiter:
@@ -83,3 +75,19 @@ class RateLimiter:
             if not result.allowed:
                 return result
         return Verdict(True)
+
+    def enforce(self, client_ip: str | None = None, address: str | None = None) -> None:
+        """Count one request of this IP (or of this verified address); raise TooManyRequests past
+        the limit."""
+        result = self.check(client_ip if address is None else None,
+                            [address.lower()] if address is not None and self.limits.rate_per_address > 0 else [])
+        if not result.allowed:
+            metrics.RATE_LIMITED.labels(scope=result.scope).inc()
+            per = "this client" if result.scope == "ip" else "this address"
+            raise TooManyRequests(f"Too many requests from {per}; retry in {result.retry_after} s.",
+                                  result.retry_after)
+
+    def enforce_address(self, address: str) -> None:
+        """For the authenticator: an address whose signature or token was just verified."""
+        if self.limits.rate_per_address > 0:
+            self.enforce(address=address)

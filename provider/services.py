@@ -111,8 +111,9 @@ def build_services(settings: Settings) -> ProviderServices:
         nonces, revocations = SqliteNonceStore(db), SqliteRevocationStore(db)
         rate_counter = MemoryRateCounter()
     chains = Chains(settings)
-    tokens = AuthTokens(settings.universal_private_key, revocations)
-    authenticator = RequestAuthenticator(nonces, tokens)
+    tokens = AuthTokens(settings.universal_private_key, revocations, settings.limits.token_max_lifetime)
+    rate_limiter = RateLimiter(settings.limits, rate_counter)
+    authenticator = RequestAuthenticator(nonces, tokens, on_verified=rate_limiter.enforce_address)
     assets = AssetStore(db)
     leases = Leases(db)
     indexers = [ChainIndexer(chain, assets, leases, settings.indexer) for chain in chains]
@@ -138,5 +139,5 @@ def build_services(settings: Settings) -> ProviderServices:
         access=access,
         compute=compute,
         engine=engine,
-        rate_limiter=RateLimiter(settings.limits, rate_counter),
+        rate_limiter=rate_limiter,
     )

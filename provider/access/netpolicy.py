@@ -2,7 +2,8 @@
 
 A file URL is the publisher's, but the request comes from inside the publisher's network: a
 URL pointing at loopback, a private range, link-local (cloud metadata at 169.254.169.254),
-multicast or a reserved range would let a DDO read what the provider can reach. Every address
+multicast, a reserved or the deprecated site-local range (fec0::/10) would let a DDO read what
+the provider can reach. Every address
 a name resolves to must be public; IPv4 embedded in IPv6 (mapped, NAT64, 6to4, Teredo) is
 judged by its IPv4 part. Numeric host forms (decimal `2130706433`, octal `0177.0.0.1`) are
 resolved by the system resolver to the address they denote, so they are judged like any other.
@@ -33,6 +34,8 @@ def is_public(address: IPAddress) -> bool:
         inner = embedded_ipv4(address)
         if inner is not None:
             return is_public(inner)
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return False  # fec0::/10, deprecated site-local: still routed inside some networks
     return address.is_global and not (
         address.is_multicast or address.is_private or address.is_loopback or address.is_link_local
         or address.is_reserved or address.is_unspecified

@@ -7,7 +7,9 @@ processes sharing the store.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
+from typing import Callable
 
 from provider.auth.signatures import SignatureError, recover_signer, same_address
 from provider.auth.tokens import AuthTokens
@@ -17,24 +19,38 @@ from provider.stores.nonces import NonceRejected, NonceStore, format_nonce
 NO_SIGNATURE = "Invalid signature provided. Please check the nonce or documentId."
 
 
+# What real clients send: counters, millisecond timestamps, ocean.js's "1712345678902.123".
+# Nothing else is read as a number: `1e1000000` would take seconds to convert (while holding the
+# store's write lock), and exponents, signs or spaces are no client's nonce.
+NONCE_FORM = re.compile(r"^\d{1,78}(\.\d{1,18})?$")
+
+
 def parse_nonce(value) -> tuple[Decimal, str]:
-    """(numeric value, the text clients signed). Booleans and non-finite values are refused."""
-    if isinstance(value, bool) or value is None:
+    """(numeric value, the text clients signed). Only plain decimal digits are accepted."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValidationError.field("nonce", "The nonce field must be numeric.")
     text = value if isinstance(value, str) else str(value)
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValidationError.field("nonce", "The nonce field must be numeric.") from None
-    if not number.is_finite() or number < 0:
-        raise ValidationError.field("nonce", "The nonce field must be numeric.")
-    return number, text
+    if not NONCE_FORM.match(text):
+        raise ValidationError.field("nonce", "The nonce field must be a decimal number (digits, optionally a "
+                                             "fraction of up to 18 digits).")
+    return Decimal(text), text
 
 
 class RequestAuthenticator:
-    def __init__(self, nonces: NonceStore, tokens: AuthTokens):
+    def __init__(self, nonces: NonceStore, tokens: AuthTokens, on_verified: Callable[[str], None] | None = None):
         self.nonces = nonces
         self.tokens = tokens
+        # Called with an address once its signature or token checked out (the per-address rate
+        # limit): only a verified address is counted, so nobody can spend another's budget.
+        self.on_verified = on_verified or (lambda address: None)
+
+    def verify_token(self, auth_token: str, address: str) -> None:
+        """The token belongs to `address` (no nonce involved); counts the address."""
+        try:
+            self.tokens.check(auth_token, address)
+        except ProviderError as exc:
+            raise InvalidSignature(exc.user_message, as_list=True) from None
+        self.on_verified(address)
 
     def authorize(
         self,
@@ -58,11 +74,9 @@ class RequestAuthenticator:
                     f"Invalid signature {signature} for ethereum address {signer} and nonce {text}.",
                     as_list=True,
                 )
+            self.on_verified(signer)
         elif auth_token and allow_token:
-            try:
-                self.tokens.check(auth_token, signer)
-            except ProviderError as exc:
-                raise InvalidSignature(exc.user_message, as_list=True) from None
+            self.verify_token(auth_token, signer)
         else:
             raise InvalidSignature(NO_SIGNATURE, as_list=True)
         try:

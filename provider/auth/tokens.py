@@ -3,9 +3,15 @@
 Creation is deterministic (same address and expiry give the same token), as in the
 reference, so clients that cache a token keep working; a revoked token that is created again
 by its owner with a fresh signature is restored.
+
+A token is revoked by what it means, not by its text: the identity of a token is its claims
+(address and expiry), so every encoding of the same token (PyJWT also accepts base64 padding,
+`token + "="`) stays revoked. Lifetimes are capped (`max_lifetime`, 30 days by default): a
+token asking for more is not created, and one carrying a later `exp` is not accepted.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 
 import jwt
@@ -14,32 +20,63 @@ from provider.auth.signatures import same_address
 from provider.errors import BadRequest
 from provider.stores.revocations import RevocationStore
 
+MAX_TOKEN_LENGTH = 2048
+
+
+def token_identity(address: str, expiration: int) -> str:
+    """What a token means, as a key: the same for every encoding of the same claims."""
+    return hashlib.sha256(f"{address.lower()}|{int(expiration)}".encode()).hexdigest()
+
+
+def legacy_identity(token: str) -> str | None:
+    """The identity of a token stored by its text (before revocation by claims), if it decodes."""
+    try:
+        payload = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+        return token_identity(str(payload["address"]), int(payload["exp"]))
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+
 
 class AuthTokens:
-    def __init__(self, secret: str, revocations: RevocationStore):
+    def __init__(self, secret: str, revocations: RevocationStore, max_lifetime: float = 30 * 86400,
+                 clock=time.time):
         self._secret = secret
         self._revocations = revocations
+        self.max_lifetime = max_lifetime
+        self._clock = clock
+        revocations.migrate(legacy_identity)
 
     def create(self, address: str, expiration: int) -> str:
-        if expiration <= time.time():
+        now = self._clock()
+        if expiration <= now:
             raise BadRequest("Token is expired.")
+        if expiration > now + self.max_lifetime:
+            raise BadRequest(f"Token lifetime may not exceed {int(self.max_lifetime)} seconds.")
         token = jwt.encode({"exp": int(expiration), "address": address}, self._secret, algorithm="HS256")
-        self._revocations.restore(token)
+        self._revocations.restore(token_identity(address, expiration))
         return token
 
-    def address_of(self, token: str) -> str:
-        """The address a valid token was issued to; raises BadRequest with the reference texts."""
+    def _claims(self, token: str) -> tuple[str, int]:
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            raise BadRequest("Token is invalid.")
         try:
             payload = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.ExpiredSignatureError:
             raise BadRequest("Token is expired.") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError, ValueError, TypeError):
             raise BadRequest("Token is invalid.") from None
-        if self._revocations.is_revoked(token):
-            raise BadRequest("Token is deleted.")
-        address = payload.get("address")
-        if not isinstance(address, str):
+        address, expiration = payload.get("address"), payload.get("exp")
+        if not isinstance(address, str) or isinstance(expiration, bool) or not isinstance(expiration, int):
             raise BadRequest("Token is invalid.")
+        if expiration > self._clock() + self.max_lifetime:
+            raise BadRequest("Token is invalid.")
+        return address, expiration
+
+    def address_of(self, token: str) -> str:
+        """The address a valid token was issued to; raises BadRequest with the reference texts."""
+        address, expiration = self._claims(token)
+        if self._revocations.is_revoked(token_identity(address, expiration)):
+            raise BadRequest("Token is deleted.")
         return address
 
     def check(self, token: str, address: str) -> None:
@@ -48,4 +85,5 @@ class AuthTokens:
 
     def revoke(self, token: str, address: str) -> None:
         self.check(token, address)
-        self._revocations.revoke(token)
+        token_address, expiration = self._claims(token)
+        self._revocations.revoke(token_identity(token_address, expiration))

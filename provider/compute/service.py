@@ -359,12 +359,10 @@ class ComputeService:
                 signer = None
             if signer is None or not same_address(signer, consumer):
                 raise InvalidSignature("Invalid signature provided.", as_list=True)
+            self.authenticator.on_verified(consumer)
             full = True
         elif auth_token:
-            try:
-                self.authenticator.tokens.check(auth_token, consumer)
-            except ProviderError as exc:
-                raise InvalidSignature(exc.user_message, as_list=True) from None
+            self.authenticator.verify_token(auth_token, consumer)
             full = True
         if params.get("jobId"):
             jobs = [self._owned_job(params["jobId"], consumer)]

@@ -1,8 +1,9 @@
 """What happens around every request: request id, body and rate limits, metrics, access log.
 
 Order: the id is assigned first (so even a refused request is traceable), then the body size
-limit, then the rate limits, then the view. After the view: the id header, the metrics and
-one access-log line. Probes and the metrics scrape are not rate limited.
+limit, then the per-IP rate limit (the body is not read for it), then the view. After the
+view: the id header, the metrics and one access-log line. The liveness probe and the metrics
+scrape are not rate limited.
 """
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from provider import metrics
-from provider.errors import PayloadTooLarge, TooManyRequests
+from provider.errors import PayloadTooLarge
 from provider.observability import new_request_id, request_id_var
-from provider.ratelimit import RateLimiter, addresses_in
+from provider.ratelimit import RateLimiter
 
 access_log = logging.getLogger("provider.access_log")
 REQUEST_ID_HEADER = "X-Request-ID"
-_UNLIMITED_PATHS = ("/health", "/ready", "/metrics")
+_UNLIMITED_PATHS = ("/health", "/metrics")
 
 
 def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: int) -> None:
@@ -41,18 +42,10 @@ def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: 
             req.max_content_length = None
         elif req.content_length is not None and req.content_length > max_body_bytes:
             raise PayloadTooLarge(f"Request body too large: the limit is {max_body_bytes} bytes.")
-        if limiter.enabled and not internal and path not in _UNLIMITED_PATHS:
-            fields = dict(req.args)
-            if req.method != "GET" and req.is_json:
-                body = req.get_json(silent=True)
-                if isinstance(body, dict):
-                    fields.update({k: v for k, v in body.items() if isinstance(v, str)})
-            result = limiter.check(req.remote_addr, addresses_in(fields))
-            if not result.allowed:
-                metrics.RATE_LIMITED.labels(scope=result.scope).inc()
-                per = "this client" if result.scope == "ip" else "this address"
-                raise TooManyRequests(f"Too many requests from {per}; retry in {result.retry_after} s.",
-                                      result.retry_after)
+        if limiter.limits.rate_per_ip > 0 and not internal and path not in _UNLIMITED_PATHS:
+            # Per IP only, and without reading the body; addresses are counted by the
+            # authenticator once their signature has been verified.
+            limiter.enforce(client_ip=req.remote_addr)
 
     @app.after_request
     def finish(response):

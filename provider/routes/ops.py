@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from provider import metrics as provider_metrics
-from provider.health import readiness
+from provider.health import cached_readiness
 from provider.routes.common import services
 
 bp = Blueprint("ops", __name__)
@@ -17,7 +17,7 @@ def health():
 
 @bp.get("/ready")
 def ready():
-    checks = readiness(services())
+    checks = cached_readiness(services())
     ok = all(checks.values())
     return jsonify(ready=ok, checks=checks), 200 if ok else 503
 

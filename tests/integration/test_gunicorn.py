@@ -77,10 +77,10 @@ def test_metrics_add_up_the_requests_of_every_worker(dev_chain, tmp_path):
         with requests.Session() as first, requests.Session() as second:
             for index in range(30):
                 (first if index % 2 else second).get(url + "/api/services/nonce?userAddress=0x" + "ab" * 20,
-                                                     headers={"Connection": "close"}, timeout=10)
+                                                     headers={"Connection": "close"}, timeout=30)
         key = 'provider_http_requests_total{endpoint="auth.nonce",method="GET",status="200"}'
         for _ in range(6):
-            response = requests.get(url + "/metrics", headers={"Connection": "close"}, timeout=10)
+            response = requests.get(url + "/metrics", headers={"Connection": "close"}, timeout=30)
             line = next(line for line in response.text.splitlines() if line.startswith(key))
             assert float(line.rsplit(" ", 1)[1]) == 30
     finally:
@@ -90,7 +90,7 @@ def test_metrics_add_up_the_requests_of_every_worker(dev_chain, tmp_path):
 
 def test_run_production_serves_with_json_logs_and_stops_cleanly(dev_chain, tmp_path):
     port = free_port()
-    env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=dev_chain.url,
+    env = dict(os.environ, NETWORK_URL=dev_chain.url, PROVIDER_PRIVATE_KEY="0x" + "5a" * 32,
                ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp_path / "p.db"),
                COMPUTE_ENABLED="false", INDEXER_ENABLED="false", LOG_LEVEL="INFO", LOG_FORMAT="json",
                PROVIDER_BIND=f"127.0.0.1:{port}", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))

@@ -1,7 +1,11 @@
 """Operations against the real chain and store: probes, metrics, request ids, logs, limits."""
 import json
+import time
+
+from eth_account import Account
 
 from provider.devtools.anvil import free_port
+from tests.helpers import sign
 
 
 def test_health_is_always_ok(client):
@@ -129,18 +133,18 @@ def test_rate_limit_per_ip_answers_429_with_retry_after(make_app):
     assert client.get("/health").status_code == 200 and client.get("/metrics").status_code == 200
 
 
-def test_rate_limit_per_address_follows_the_account_across_ips_and_case(make_app):
+def test_rate_limit_per_address_follows_the_verified_account_across_ips_and_case(make_app):
     client = make_app(RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_ADDRESS=3).test_client()
-    address = "0x" + "Ab" * 20
-    for index, form in enumerate([address, address.lower(), address.upper().replace("0X", "0x")]):
-        r = client.get(f"/api/services/nonce?userAddress={form}", environ_base={"REMOTE_ADDR": f"10.0.0.{index}"})
-        assert r.status_code == 200
-    r = client.get(f"/api/services/nonce?userAddress={address}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert r.status_code == 429 and "this address" in r.get_json()["error"]
-    # The same limit holds when the address comes in a JSON body.
-    r = client.post("/api/services/compute", json={"consumerAddress": address.lower()},
-                    environ_base={"REMOTE_ADDR": "10.0.0.10"})
-    assert r.status_code == 429
+    account = Account.create()
+    forms = [account.address, account.address.lower(), account.address.upper().replace("0X", "0x"), account.address]
+    codes = []
+    for index, form in enumerate(forms):
+        nonce = index + 1
+        r = client.get("/api/services/createAuthToken", environ_base={"REMOTE_ADDR": f"10.0.0.{index}"},
+                       query_string={"address": form, "expiration": int(time.time()) + 600, "nonce": nonce,
+                                     "signature": sign(account, f"{form}{nonce}")})
+        codes.append(r.status_code)
+    assert codes == [200, 200, 200, 429] and "this address" in r.get_json()["error"]
     assert client.get("/api/services/nonce?userAddress=0x" + "cd" * 20).status_code == 200
 
 

@@ -1,6 +1,6 @@
 """The rate-limit rule and the in-memory counter, without servers."""
 from provider.config import LimitSettings
-from provider.ratelimit import RateLimiter, addresses_in, sliding_count, verdict
+from provider.ratelimit import RateLimiter, sliding_count, verdict
 from provider.stores.ratecounters import MemoryRateCounter
 
 
@@ -19,12 +19,6 @@ def test_verdict_allows_up_to_the_limit_and_says_when_to_retry():
     refused = verdict(3.5, 3, "ip", 60, 0.5)
     assert not refused.allowed and refused.scope == "ip" and refused.retry_after == 30
     assert verdict(10 ** 6, 0, "ip", 60, 0.5).allowed  # 0 = no limit
-
-
-def test_addresses_are_lower_cased_deduplicated_and_only_well_formed():
-    a = "0x" + "Ab" * 20
-    assert addresses_in({"consumerAddress": a, "userAddress": a.lower(), "address": "0x12",
-                         "publisherAddress": ["not", "a", "string"]}) == [a.lower()]
 
 
 def test_a_burst_at_a_window_boundary_is_still_limited():
