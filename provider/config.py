@@ -53,6 +53,9 @@ _ENV: dict[tuple[str, str], str] = {
     ("indexer", "lease_seconds"): "INDEXER_LEASE_SECONDS",
     ("access", "allow_non_public_ip"): "ALLOW_NON_PUBLIC_IP",
     ("access", "request_timeout"): "REQUEST_TIMEOUT",
+    ("access", "fetch_timeout"): "FETCH_TIMEOUT",
+    ("access", "download_min_rate"): "DOWNLOAD_MIN_RATE",
+    ("access", "order_wait"): "ORDER_WAIT",
     ("access", "max_checksum_length"): "MAX_CHECKSUM_LENGTH",
     ("access", "ipfs_gateway"): "IPFS_GATEWAY",
     ("access", "arweave_gateway"): "ARWEAVE_GATEWAY",
@@ -111,6 +114,9 @@ class AccessSettings:
     ipfs_gateway: str
     arweave_gateway: str
     order_finality_seconds: float  # order evidence older than this is cached (negative: never)
+    fetch_timeout: float = 30.0    # total seconds for one outbound fetch (a download: until its headers)
+    download_min_rate: float = 1024.0  # bytes/s a download's origin must keep up, over 30 s windows
+    order_wait: float = 3.0        # seconds initialize waits for a named transaction to be mined
 
 
 @dataclass(frozen=True)
@@ -433,6 +439,9 @@ def load_settings(
             ipfs_gateway=raw[("access", "ipfs_gateway")],
             arweave_gateway=raw[("access", "arweave_gateway")],
             order_finality_seconds=order_finality,
+            fetch_timeout=_as_number(raw[("access", "fetch_timeout")], "FETCH_TIMEOUT"),
+            download_min_rate=_as_number(raw[("access", "download_min_rate")], "DOWNLOAD_MIN_RATE"),
+            order_wait=_as_number(raw[("access", "order_wait")], "ORDER_WAIT"),
         ),
         compute=_compute_settings(raw, parser),
         dev_mnemonic=mnemonic,

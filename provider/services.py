@@ -12,6 +12,7 @@ import redis
 from provider.access.fetch import SafeFetcher
 from provider.access.netpolicy import AddressPolicy
 from provider.access.service import AccessService
+from provider.access.sources import FileSources
 
 from provider.auth.service import RequestAuthenticator
 from provider.auth.tokens import AuthTokens
@@ -121,15 +122,16 @@ def build_services(settings: Settings) -> ProviderServices:
     fetcher = SafeFetcher(AddressPolicy(allow_non_public=settings.access.allow_non_public_ip),
                           connect_timeout=settings.access.request_timeout,
                           read_timeout=max(settings.access.request_timeout, 30))
-    access = AccessService(chains, resolver, authenticator, nonces, fetcher, settings.access)
+    access = AccessService(chains, resolver, authenticator, nonces, FileSources(fetcher, chains, settings.access),
+                           settings.access)
     engine = compute = None
     if settings.compute.enabled:
         if settings.compute.engine == "kubernetes":
-            engine = _kubernetes_engine(settings, Provisioner(access))
+            engine = _kubernetes_engine(settings, Provisioner(access, file_deadline=settings.compute.provision_timeout))
             jobs = engine.store  # job records live in the cluster, shared by every replica
         else:
             jobs = JobStore(db)
-            engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access))
+            engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access, file_deadline=settings.compute.provision_timeout))
         compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,

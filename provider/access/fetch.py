@@ -1,4 +1,5 @@
-"""Fetching publishers' files safely: every hop checked, the checked address connected to.
+"""Fetching publishers' files safely: every hop checked, the checked address connected to, and
+every transfer bounded in time.
 
 The reference checked only the final redirect target with one DNS lookup, then let `requests`
 resolve and follow redirects again: a name that answers a public address to the check and
@@ -9,19 +10,35 @@ certificate for the host name and sends it as SNI). Redirects are followed by ha
 `max_redirects`, each hop checked the same way. Headers from the DDO (API keys) are sent only
 to the origin of the first URL; a redirect to another origin drops them.
 
+Time: per-read timeouts do not stop an origin that sends one byte a second (every read
+succeeds). Each transfer therefore has a total deadline, enforced by a watchdog thread that
+shuts the socket down when it passes, whatever the transfer is doing (connecting, waiting for
+headers, reading the body); the caller sees `FetchDeadline`. A download, whose body may
+legitimately take long, is given a minimum rate instead once its headers are in.
+
+Bodies are read as sent (`decode_content=False`): a download passes an encoded body through
+with its own headers, byte for byte, and code that needs the file's bytes decodes it with
+`decoded`, whose output per step is bounded (a gzip bomb cannot expand in one read).
+
 This module uses urllib3 (the transport under `requests`) directly, because `requests` has no
 supported way to connect to a pre-resolved address while verifying TLS for the name. It never
 imports Flask; it raises `FileUnavailable` subclasses with client-safe messages.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
+import threading
+import time
+import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
-from urllib.parse import urljoin, urlsplit
+from typing import Callable, Iterable, Iterator
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import certifi
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from provider.access.netpolicy import AddressPolicy
@@ -40,6 +57,28 @@ class AddressRefused(FileUnavailable):
     pass
 
 
+class FetchDeadline(FileUnavailable):
+    """The file server did not deliver within the time allowed."""
+
+
+def split_url(url: str) -> tuple[SplitResult, int]:
+    """(parts, port) of an http(s) URL; FileUnavailable for anything unusable (a malformed IPv6
+    host, a port outside 1-65535, another scheme, credentials)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = parts.hostname
+    except ValueError:
+        raise FileUnavailable("malformed file URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise FileUnavailable("only http and https file URLs are supported")
+    if parts.username or parts.password:
+        raise FileUnavailable("credentials in file URLs are not supported")
+    if not 0 < port < 65536:
+        raise FileUnavailable("invalid port in file URL")
+    return parts, port
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -47,6 +86,125 @@ def system_resolver(host: str, port: int) -> list[str]:
         raise FileUnavailable("file host cannot be resolved") from exc
     return list(dict.fromkeys(info[4][0] for info in infos))
 
+
+# ---- deadlines -------------------------------------------------------------------------------
+
+class Watchdog:
+    """One thread for every transfer in the process: at each watched socket's deadline it shuts
+    the socket down, which ends any read or write blocked on it at once."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int]] = []
+        self._watched: dict[int, tuple[float, socket.socket]] = {}
+        self._ids = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> int:
+        with self._cond:
+            handle = next(self._ids)
+            self._watched[handle] = (deadline, sock)
+            heapq.heappush(self._heap, (deadline, handle))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return handle
+
+    def reschedule(self, handle: int, deadline: float | None) -> None:
+        with self._cond:
+            entry = self._watched.get(handle)
+            if entry is None:
+                return
+            if deadline is None:
+                del self._watched[handle]
+                return
+            self._watched[handle] = (deadline, entry[1])
+            heapq.heappush(self._heap, (deadline, handle))
+            self._cond.notify()
+
+    def forget(self, handle: int) -> None:
+        with self._cond:
+            self._watched.pop(handle, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, handle = self._heap[0]
+                now = time.monotonic()
+                if deadline > now:
+                    self._cond.wait(deadline - now)
+                    continue
+                heapq.heappop(self._heap)
+                entry = self._watched.get(handle)
+                if entry is None or entry[0] != deadline:
+                    continue  # forgotten or rescheduled
+                del self._watched[handle]
+            try:
+                entry[1].shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+WATCHDOG = Watchdog()
+
+
+@dataclass
+class _Watch:
+    """The deadline of one transfer, shared by the connections it opens (one per redirect hop)."""
+    deadline: float | None
+    handles: list[int] = field(default_factory=list)
+
+    def attach(self, sock: socket.socket) -> None:
+        if self.deadline is not None:
+            self.handles.append(WATCHDOG.watch(sock, self.deadline))
+
+    def set(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        for handle in self.handles:
+            WATCHDOG.reschedule(handle, deadline)
+
+    def release(self) -> None:
+        for handle in self.handles:
+            WATCHDOG.forget(handle)
+        self.handles.clear()
+
+    @property
+    def passed(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def __init__(self, *args, watch: _Watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch.attach(self.sock)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def __init__(self, *args, watch: _Watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch.attach(self.sock)
+
+
+class _Pool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _TLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+# ---- requests and responses ------------------------------------------------------------------
 
 @dataclass
 class UpstreamRequest:
@@ -56,38 +214,101 @@ class UpstreamRequest:
     body: bytes | None = None
 
 
+@dataclass(frozen=True)
+class MinimumRate:
+    """A transfer slower than `bytes_per_second`, measured over `window` seconds, is ended."""
+    bytes_per_second: float
+    window: float = 30.0
+
+
 class UpstreamResponse:
-    def __init__(self, response: urllib3.BaseHTTPResponse, final_url: str):
+    def __init__(self, response: urllib3.BaseHTTPResponse, final_url: str, watch: _Watch):
         self._response = response
+        self._watch = watch
         self.status = response.status
         self.headers = response.headers
         self.final_url = final_url
+        self.minimum_rate: MinimumRate | None = None
+
+    @property
+    def content_encoding(self) -> str:
+        """The body's Content-Encoding, lower-case ("" when the body is sent as is)."""
+        value = (self.headers.get("Content-Encoding") or "").strip().lower()
+        return "" if value == "identity" else value
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """From now, the rest of the transfer may take `seconds` (None: no total deadline)."""
+        self._watch.set(None if seconds is None else time.monotonic() + seconds)
 
     def iter_content(self, chunk: int = CHUNK) -> Iterator[bytes]:
-        """The body in chunks. Closing the iterator early (client gone) closes the upstream."""
+        """The body as sent, in chunks. Closing the iterator early (client gone) closes the upstream."""
+        rate = self.minimum_rate
+        window_start, window_bytes = time.monotonic(), 0
         try:
             # read1 returns what has arrived (up to `chunk`) instead of waiting for a full chunk:
             # first bytes reach the client at once, and a slow origin cannot hide a stop request.
-            while data := self._response.read1(chunk):
+            while data := self._response.read1(chunk, decode_content=False):
+                if rate is not None:
+                    window_bytes += len(data)
+                    now = time.monotonic()
+                    if now - window_start >= rate.window:
+                        if window_bytes < rate.bytes_per_second * (now - window_start):
+                            raise FetchDeadline("the file server is sending too slowly")
+                        window_start, window_bytes = now, 0
                 yield data
+            if self._watch.passed:
+                raise FetchDeadline("the file server did not deliver the file in time")
         except (Urllib3Error, OSError) as exc:
+            if self._watch.passed:
+                raise FetchDeadline("the file server did not deliver the file in time") from exc
             raise FileUnavailable("the file transfer was interrupted") from exc
         finally:
             self.close()
 
+    def decoded(self, chunk: int = CHUNK) -> Iterator[bytes]:
+        """The file's bytes: the body with its Content-Encoding undone, at most `chunk` bytes of
+        output per step whatever the compression ratio."""
+        return decode_body(self.iter_content(chunk), self.content_encoding, chunk)
+
     def read_limited(self, limit: int) -> bytes | None:
-        """The whole body if it is at most `limit` bytes, else None."""
+        """The whole (decoded) body if it is at most `limit` bytes, else None."""
         parts, size = [], 0
-        for part in self.iter_content():
+        for part in self.decoded():
             size += len(part)
             if size > limit:
+                self.close()
                 return None
             parts.append(part)
         return b"".join(parts)
 
     def close(self) -> None:
         # Dropping the connection (not draining it) is what stops a large upstream transfer.
+        self._watch.release()
         self._response.close()
+
+
+def decode_body(chunks: Iterable[bytes], encoding: str, step: int = CHUNK) -> Iterator[bytes]:
+    """Undo gzip or deflate with bounded output per step; other encodings cannot be read."""
+    if not encoding:
+        yield from chunks
+        return
+    if encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj(wbits=32 + zlib.MAX_WBITS)  # zlib or raw headers, detected
+    else:
+        raise FileUnavailable(f"the file server sent an unsupported content encoding ({encoding[:20]})")
+    try:
+        for data in chunks:
+            while data:
+                out = decoder.decompress(data, step)
+                data = decoder.unconsumed_tail
+                if out:
+                    yield out
+        while not decoder.eof and (out := decoder.decompress(b"", step)):
+            yield out
+    except zlib.error as exc:
+        raise FileUnavailable("the file server sent a body that does not decode") from exc
 
 
 class SafeFetcher:
@@ -98,20 +319,33 @@ class SafeFetcher:
         self.max_redirects = max_redirects
         self.resolver = resolver
 
-    def open(self, request: UpstreamRequest) -> UpstreamResponse:
+    def open(self, request: UpstreamRequest, deadline: float | None = None) -> UpstreamResponse:
+        """Send the request, following redirects; `deadline` (seconds from now) bounds the whole
+        transfer, headers and body, until the caller changes it (`set_deadline`)."""
+        watch = _Watch(None if deadline is None else time.monotonic() + deadline)
+        try:
+            return self._open(request, watch)
+        except BaseException:
+            watch.release()
+            raise
+
+    def _open(self, request: UpstreamRequest, watch: _Watch) -> UpstreamResponse:
         method, url, body = request.method.upper(), request.url, request.body
         headers = dict(request.headers)
         origin = _origin(url)
         for _ in range(self.max_redirects + 1):
-            response = self._open_one(method, url, headers, body)
+            response = self._open_one(method, url, headers, body, watch)
             if response.status not in REDIRECT_CODES:
-                return UpstreamResponse(response, url)
+                return UpstreamResponse(response, url, watch)
             location = response.headers.get("Location")
             response.close()
             response.release_conn()
             if not location:
                 raise FileUnavailable("redirect without a location")
-            url = urljoin(url, location)
+            try:
+                url = urljoin(url, location)
+            except ValueError:
+                raise FileUnavailable("redirect to a malformed URL") from None
             if response.status in (301, 302, 303) and method != "HEAD":
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
@@ -119,22 +353,17 @@ class SafeFetcher:
                 headers = {k: v for k, v in headers.items() if k.lower() == "range"}
         raise FileUnavailable("too many redirects")
 
-    def _open_one(self, method: str, url: str, headers: dict, body: bytes | None) -> urllib3.BaseHTTPResponse:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FileUnavailable("only http and https file URLs are supported")
-        if parts.username or parts.password:
-            raise FileUnavailable("credentials in file URLs are not supported")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise FileUnavailable("invalid port in file URL") from None
+    def _open_one(self, method: str, url: str, headers: dict, body: bytes | None,
+                  watch: _Watch) -> urllib3.BaseHTTPResponse:
+        parts, port = split_url(url)
         addresses = self.resolver(parts.hostname, port)
         if not addresses:
             raise FileUnavailable("file host cannot be resolved")
         refused = [a for a in addresses if not self.policy.allows(a)]
         if refused:
             raise AddressRefused("file host is not a public address")
+        if watch.passed:
+            raise FetchDeadline("the file server did not answer in time")
         target = addresses[0]
         path = parts.path or "/"
         if parts.query:
@@ -144,20 +373,23 @@ class SafeFetcher:
             host_header = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
         send_headers = {"Host": host_header, "User-Agent": "ocean-provider", **headers}
         if parts.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
+            pool = _TLSPool(
                 target, port, timeout=self.timeout, retries=False, maxsize=1,
                 cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(),
-                assert_hostname=parts.hostname, server_hostname=parts.hostname,
+                assert_hostname=parts.hostname, server_hostname=parts.hostname, watch=watch,
             )
         else:
-            pool = urllib3.HTTPConnectionPool(target, port, timeout=self.timeout, retries=False, maxsize=1)
+            pool = _Pool(target, port, timeout=self.timeout, retries=False, maxsize=1, watch=watch)
         try:
             return pool.urlopen(method, path, body=body, headers=send_headers, redirect=False,
-                                preload_content=False, assert_same_host=False, release_conn=False)
-        except (Urllib3Error, OSError) as exc:
+                                preload_content=False, decode_content=False, assert_same_host=False,
+                                release_conn=False)
+        except (Urllib3Error, OSError, ValueError) as exc:
+            if watch.passed:
+                raise FetchDeadline("the file server did not answer in time") from exc
             raise FileUnavailable("file host cannot be reached") from exc
 
 
 def _origin(url: str) -> tuple:
-    parts = urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port
+    parts, port = split_url(url)
+    return parts.scheme, parts.hostname, port

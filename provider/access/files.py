@@ -20,10 +20,41 @@ from provider.errors import BadRequest
 
 FILE_TYPES = ("ipfs", "url", "arweave", "graphql", "smartcontract")
 HIDDEN_NAME_TYPES = {"ipfs", "arweave", "graphql", "smartcontract"}
+# Headers a file object may not set: they frame the request itself (request smuggling, a
+# forged Host sent to the pinned address).
+FORBIDDEN_HEADERS = {"host", "transfer-encoding", "content-length", "connection"}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")  # an RFC 9110 token
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]{0,8192}$")  # no CR, LF, NUL or other controls
+
+
+# Identifiers appended to a gateway URL: nothing that could make the join leave the gateway.
+_IPFS_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
+_ARWEAVE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 class FileObjectError(BadRequest):
     pass
+
+
+def _scheme(url) -> str:
+    """The scheme of a URL-like value; "" when it is not a string or does not parse."""
+    if not isinstance(url, str):
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+        return parts.scheme
+    except ValueError:
+        return ""
+
+
+def check_headers(headers: dict) -> None:
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name) or not isinstance(value, str) \
+                or not _HEADER_VALUE.match(value):
+            raise FileObjectError("malformed file object: invalid header name or value.")
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise FileObjectError(f"malformed file object: the {name} header may not be set.")
 
 
 def parse_userdata(value) -> dict[str, Any]:
@@ -51,26 +82,31 @@ def validate_file_object(obj: Any) -> dict[str, Any]:
         headers = {}
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise FileObjectError("malformed file object.")
+    check_headers(headers)
     if kind == "url":
         if not obj.get("url"):
             raise FileObjectError("malformed service files, missing required keys.")
         method = str(obj.get("method") or "get").lower()
         if method not in ("get", "post"):
             raise FileObjectError(f"Unsafe method {obj.get('method')}.")
-        if not isinstance(obj["url"], str) or urlsplit(obj["url"]).scheme not in ("http", "https"):
+        if _scheme(obj["url"]) not in ("http", "https"):
             raise FileObjectError("Invalid file name format. It was not possible to get the file name.")
     elif kind == "ipfs":
         if not obj.get("hash"):
             raise FileObjectError("malformed service files, missing required keys.")
+        if not isinstance(obj["hash"], str) or not _IPFS_PATH.match(obj["hash"]) or ".." in obj["hash"]:
+            raise FileObjectError("malformed ipfs hash.")
     elif kind == "arweave":
         if not obj.get("transactionId"):
             raise FileObjectError("malformed service files, missing transactionId.")
+        if not isinstance(obj["transactionId"], str) or not _ARWEAVE_ID.match(obj["transactionId"]):
+            raise FileObjectError("malformed arweave transactionId.")
     elif kind == "graphql":
         if not obj.get("url"):
             raise FileObjectError("missing graphql endpoint")
         if not obj.get("query"):
             raise FileObjectError("missing graphql query")
-        if urlsplit(str(obj["url"])).scheme not in ("http", "https"):
+        if _scheme(obj["url"]) not in ("http", "https"):
             raise FileObjectError("Invalid file name format. It was not possible to get the file name.")
     elif kind == "smartcontract":
         validate_smartcontract(obj)
@@ -157,7 +193,60 @@ def public_filename(obj: dict, final_url: str | None) -> str:
     """Name shown to consumers; hidden for types whose URL part would leak a CID or txId."""
     if obj["type"] in HIDDEN_NAME_TYPES:
         return uuid.uuid4().hex
-    return safe_filename(urlsplit(final_url or obj.get("url", "")).path)
+    try:
+        return safe_filename(urlsplit(final_url or obj.get("url", "")).path)
+    except ValueError:
+        return "file"
+
+
+class RangeNotSatisfiable(BadRequest):
+    http_status = 416
+
+    def __init__(self, length: int | None):
+        super().__init__("Requested range not satisfiable.")
+        self.length = length
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int            # inclusive
+    length: int | None  # of the whole body, when known
+
+    @property
+    def content_range(self) -> str:
+        return f"bytes {self.start}-{self.end}/{self.length if self.length is not None else '*'}"
+
+
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$")
+
+
+def plan_range(header: str | None, length: int | None) -> ByteRange | None:
+    """The single byte range a client asked for, for serving it ourselves when the origin
+    ignored Range. None: serve the whole body (no Range, several ranges, or a form that needs
+    the length when it is unknown; RFC 9110 allows ignoring Range)."""
+    match = _RANGE.match(header or "")
+    if not match or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first:  # suffix: the last N bytes
+        if length is None:
+            return None
+        count = int(last)
+        if count == 0:
+            raise RangeNotSatisfiable(length)
+        return ByteRange(max(0, length - count), length - 1, length)
+    start = int(first)
+    end = int(last) if last else None
+    if end is not None and end < start:
+        return None  # invalid: ignored
+    if length is not None:
+        if start >= length:
+            raise RangeNotSatisfiable(length)
+        end = length - 1 if end is None else min(end, length - 1)
+    elif end is None:
+        return None
+    return ByteRange(start, end, length)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ class OrderInvalid(Exception):
     """The order does not authorise the request; the message is safe to show."""
 
 
+class OrderPending(OrderInvalid):
+    """The named transaction is known to the node but was not mined within the wait."""
+
+
 @dataclass
 class OrderEvidence:
     tx_hash: str                  # the transaction that was named
@@ -118,7 +122,7 @@ def check_order(
     return ValidOrder(evidence.order_tx_hash, dict(order), dict(fee), data)
 
 
-def _receipt(chain: ChainClient, tx_hash: str):
+def _receipt(chain: ChainClient, tx_hash: str, wait: float | None = None):
     w3 = chain.w3
     try:
         return w3.eth.get_transaction_receipt(tx_hash)
@@ -129,17 +133,19 @@ def _receipt(chain: ChainClient, tx_hash: str):
     except TransactionNotFound:
         raise OrderInvalid(f"transaction {tx_hash} not found") from None
     try:
-        return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=chain.receipt_timeout, poll_latency=0.2)
+        return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=chain.receipt_timeout if wait is None else wait,
+                                                   poll_latency=0.2)
     except TimeExhausted:
-        raise OrderInvalid(f"transaction {tx_hash} was not mined in time") from None
+        raise OrderPending(f"transaction {tx_hash} is not mined yet") from None
 
 
-def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str) -> OrderEvidence:
-    """Everything `check_order` needs, from the chain; only this datatoken's logs count."""
+def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str, wait: float | None = None) -> OrderEvidence:
+    """Everything `check_order` needs, from the chain; only this datatoken's logs count.
+    `wait`: seconds to wait for a known but unmined transaction (default: the chain's receipt timeout)."""
     tx_hash = normalise_tx_id(tx_id)
     datatoken = to_checksum_address(datatoken)
     try:
-        receipt = chain.call(_receipt, chain, tx_hash)
+        receipt = chain.call(_receipt, chain, tx_hash, wait)
         evidence = OrderEvidence(tx_hash=tx_hash, status=int(receipt["status"]), order_tx_hash=tx_hash)
         if evidence.status != 1:
             return evidence
@@ -199,11 +205,11 @@ class FinalEvidenceCache:
 def validate_order(chain: ChainClient, *, tx_id: str, sender: str, datatoken: str, service_index: int,
                    service_id: str, service_timeout: int, environment: str | None = None,
                    allow_expired_fees: bool = False, now: float | None = None,
-                   cache: FinalEvidenceCache | None = None) -> ValidOrder:
+                   cache: FinalEvidenceCache | None = None, wait: float | None = None) -> ValidOrder:
     key = (chain.chain_id, normalise_tx_id(tx_id), to_checksum_address(datatoken))
     evidence = cache.get(key) if cache is not None else None
     if evidence is None:
-        evidence = read_order_evidence(chain, tx_id, datatoken)
+        evidence = read_order_evidence(chain, tx_id, datatoken, wait)
         if cache is not None:
             cache.offer(key, evidence)
     return check_order(

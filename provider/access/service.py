@@ -12,18 +12,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from eth_utils import is_address, to_checksum_address
 from web3.exceptions import Web3Exception
 
 from provider import boundedjson
 from provider.access.consumable import NotConsumable, check_consumable, find_service
 from provider.access.fees import provider_data, sign_provider_fee
-from provider.access.fetch import FileUnavailable, SafeFetcher, UpstreamResponse
+from provider.access.fetch import FileUnavailable
 from provider.access.files import (
-    FileDetails, FileObjectError, build_request, parse_userdata, public_filename, safe_filename,
-    smartcontract_arguments, validate_file_object, validate_smartcontract,
+    FileDetails, FileObjectError, RangeNotSatisfiable, parse_userdata, plan_range, public_filename, safe_filename,
+    validate_file_object,
 )
-from provider.access.orders import FinalEvidenceCache, OrderInvalid, validate_order
+from provider.access.sources import FileSources, Upstream
+from provider.access.orders import FinalEvidenceCache, OrderInvalid, OrderPending, validate_order
 from provider.auth.service import RequestAuthenticator
 from provider.boundedjson import JSONRejected
 from provider.auth.signatures import same_address
@@ -60,12 +60,12 @@ class Download:
 
 class AccessService:
     def __init__(self, chains: Chains, resolver: AssetResolver, authenticator: RequestAuthenticator,
-                 nonces: NonceStore, fetcher: SafeFetcher, settings: AccessSettings):
+                 nonces: NonceStore, sources: FileSources, settings: AccessSettings):
         self.chains = chains
         self.resolver = resolver
         self.authenticator = authenticator
         self.nonces = nonces
-        self.fetcher = fetcher
+        self.sources = sources
         self.settings = settings
         self.order_evidence = FinalEvidenceCache(settings.order_finality_seconds)
 
@@ -116,32 +116,12 @@ class AccessService:
             raise failure
         return content["files"]
 
-    # ---- file details --------------------------------------------------------------------
-
-    def _smartcontract_result(self, obj: dict, userdata: dict) -> bytes:
-        abi = validate_smartcontract(obj)
-        chain = self.chains.find(obj.get("chainId"))
-        if chain is None or not is_address(str(obj.get("address"))):
-            raise FileUnavailable("smart contract chain is not served or the address is invalid")
-        args = smartcontract_arguments(abi, userdata)
-        args = [to_checksum_address(a) if i.get("type") == "address" and is_address(a) else a
-                for a, i in zip(args, abi.get("inputs", []))]
-        contract = chain.w3.eth.contract(address=to_checksum_address(obj["address"]), abi=[abi])
-        try:
-            result = chain.call(lambda: contract.functions[abi["name"]](*args).call())
-        except (Web3Exception, ValueError, TypeError) as exc:
-            raise FileUnavailable("smart contract call failed") from exc
-        return json.dumps(result, default=lambda v: v.hex() if isinstance(v, bytes) else str(v)).encode()
+    # ---- file details ----------------------------------------------------------------------
 
     def file_details(self, obj: dict, userdata: dict, with_checksum: bool) -> FileDetails:
         """Reachability, type, size and optionally sha256 of one file; invalid if unreachable."""
         try:
-            if obj["type"] == "smartcontract":
-                body = self._smartcontract_result(obj, userdata)
-                return FileDetails(True, "application/json", str(len(body)), public_filename(obj, None),
-                                   hashlib.sha256(body).hexdigest() if with_checksum else None)
-            upstream = self.fetcher.open(build_request(
-                obj, userdata, ipfs_gateway=self.settings.ipfs_gateway, arweave_gateway=self.settings.arweave_gateway))
+            upstream = self.sources.open(obj, userdata)
         except FileObjectError:
             raise
         except FileUnavailable:
@@ -150,13 +130,14 @@ class AccessService:
             if upstream.status != 200:
                 return FileDetails(False)
             content_type = (upstream.headers.get("Content-Type") or "").split(";")[0].strip() or None
-            length = upstream.headers.get("Content-Length")
+            # The header counts encoded bytes; the file's size is only known by decoding it.
+            length = upstream.headers.get("Content-Length") if not upstream.content_encoding else None
             filename = "" if obj["type"] == "arweave" else public_filename(obj, upstream.final_url)
             checksum = None
             limit = self.settings.max_checksum_length
             if with_checksum and (length is None or (length.isdigit() and int(length) <= limit)):
                 digest, size = hashlib.sha256(), 0
-                for chunk in upstream.iter_content():
+                for chunk in upstream.decoded():
                     size += len(chunk)
                     if size > limit:
                         digest = None
@@ -208,8 +189,10 @@ class AccessService:
                 valid = validate_order(
                     asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
                     service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
-                    allow_expired_fees=True, cache=self.order_evidence)
+                    allow_expired_fees=True, cache=self.order_evidence, wait=self.settings.order_wait)
                 return {"validOrder": valid.tx_hash}
+            except OrderPending:
+                raise BadRequest(asset.prefixed("The order transaction is not mined yet; retry once it is.")) from None
             except OrderInvalid:
                 pass
         file_index = data.get("fileIndex")
@@ -256,21 +239,52 @@ class AccessService:
         return self.stream_file(obj, parse_userdata(data.get("userdata")), client_range)
 
     def stream_file(self, obj: dict, userdata: dict, client_range: str | None) -> Download:
-        if obj["type"] == "smartcontract":
-            body = self._smartcontract_result(obj, userdata)
-            return Download(200, _disposition(public_filename(obj, None), "application/json")
-                            | {"Content-Type": "application/json", "Content-Length": str(len(body))}, iter([body]))
-        upstream = self.fetcher.open(build_request(
-            obj, userdata, ipfs_gateway=self.settings.ipfs_gateway, arweave_gateway=self.settings.arweave_gateway,
-            client_range=client_range))
+        """The file as the origin sent it (an encoded body keeps its Content-Encoding and length),
+        or the requested range of it: served by us when the origin ignored Range."""
+        upstream = self.sources.open_download(obj, userdata, client_range)
         if upstream.status >= 400:
             status = upstream.status
             upstream.close()
-            raise BadRequest(f"Error downloading the file: the file server answered {status}.", http_status=status)
-        return Download(upstream.status, _response_headers(obj, upstream), upstream.iter_content(), upstream.close)
+            raise UpstreamRefused(status)
+        headers = _response_headers(obj, upstream)
+        body = upstream.iter_content()
+        status = upstream.status
+        if client_range and status == 200:
+            length = upstream.headers.get("Content-Length")
+            try:
+                wanted = plan_range(client_range, int(length) if length and length.isdigit() else None)
+            except RangeNotSatisfiable:
+                upstream.close()
+                raise
+            if wanted is not None:
+                status = 206
+                headers.update({"Content-Range": wanted.content_range,
+                                "Content-Length": str(wanted.end - wanted.start + 1), "Accept-Ranges": "bytes"})
+                headers.pop("Content-Disposition", None)
+                body = byte_window(body, wanted.start, wanted.end)
+        return Download(status, headers, body, upstream.close)
 
 
-def _response_headers(obj: dict, upstream: UpstreamResponse) -> dict[str, str]:
+class UpstreamRefused(BadRequest):
+    """The file server answered an error status; the consumer gets the same status."""
+
+    def __init__(self, status: int):
+        super().__init__(f"Error downloading the file: the file server answered {status}.", http_status=status)
+
+
+def byte_window(chunks: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:
+    """Bytes `start`..`end` (inclusive) of a stream, skipping the rest without holding it."""
+    position = 0
+    for chunk in chunks:
+        chunk_end = position + len(chunk)
+        if chunk_end > start:
+            yield chunk[max(0, start - position):end + 1 - position]
+        position = chunk_end
+        if position > end:
+            return
+
+
+def _response_headers(obj: dict, upstream: Upstream) -> dict[str, str]:
     content_type = upstream.headers.get("Content-Type")
     name = _upstream_filename(upstream.headers.get("Content-Disposition")) if obj["type"] not in (
         "ipfs", "arweave") else None
@@ -278,7 +292,7 @@ def _response_headers(obj: dict, upstream: UpstreamResponse) -> dict[str, str]:
     if not content_type:
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     headers = {"Content-Type": content_type}
-    for key in ("Content-Length", "Content-Range", "Accept-Ranges", "Last-Modified", "ETag"):
+    for key in ("Content-Length", "Content-Range", "Content-Encoding", "Accept-Ranges", "Last-Modified", "ETag"):
         if upstream.headers.get(key):
             headers[key] = upstream.headers[key]
     if upstream.status != 206:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from provider.access.fetch import FileUnavailable
-from provider.access.files import build_request, parse_userdata, validate_file_object
+from provider.access.files import parse_userdata, validate_file_object
 from provider.access.service import AccessService
 from provider.errors import ProviderError
 
@@ -71,22 +71,18 @@ def _did_folder(did: str) -> str:
 
 
 class Provisioner:
-    def __init__(self, access: AccessService, chunk: int = 256 * 1024):
+    def __init__(self, access: AccessService, chunk: int = 256 * 1024, file_deadline: float = 300.0):
         self.access = access
         self.chunk = chunk
+        self.file_deadline = file_deadline  # seconds one input may take to fetch, whatever its server does
 
     def _write_file(self, obj: dict, userdata: dict, target: Path, budget: list[int], check: Callable[[], None]) -> None:
-        if obj["type"] == "smartcontract":
-            target.write_bytes(self.access._smartcontract_result(obj, userdata))
-            return
-        upstream = self.access.fetcher.open(build_request(
-            obj, userdata, ipfs_gateway=self.access.settings.ipfs_gateway,
-            arweave_gateway=self.access.settings.arweave_gateway))
+        upstream = self.access.sources.open(obj, userdata, deadline=self.file_deadline)
         try:
             if upstream.status != 200:
                 raise FileUnavailable(f"file server answered {upstream.status}")
             with open(target, "wb") as out:
-                for part in upstream.iter_content(self.chunk):
+                for part in upstream.decoded(self.chunk):
                     budget[0] -= len(part)
                     if budget[0] < 0:
                         raise PhaseFailed("inputs are larger than the environment's disk")

@@ -15,7 +15,7 @@ from provider.access.consumable import NotConsumable, check_credentials
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable
 from provider.access.files import validate_file_object
-from provider.access.orders import OrderInvalid, ValidOrder, validate_order
+from provider.access.orders import OrderInvalid, OrderPending, ValidOrder, validate_order
 from provider.access.service import AccessService, Asset
 from provider.auth.service import RequestAuthenticator, parse_nonce
 from provider.auth.signatures import SignatureError, recover_signer, same_address
@@ -193,13 +193,13 @@ class ComputeService:
         return InputInfo(asset, index, service, item)
 
     def _order(self, info: InputInfo | AlgorithmInfo, consumer: str, env_id: str | None, *,
-               allow_expired_fees: bool = False) -> ValidOrder:
+               allow_expired_fees: bool = False, wait: float | None = None) -> ValidOrder:
         asset, service, index = info.asset, info.service, (info.index if isinstance(info, InputInfo) else info.service_index)
         return validate_order(
             asset.chain, tx_id=info.request.get("transferTxId", ""), sender=consumer,
             datatoken=service["datatokenAddress"], service_index=index, service_id=str(service["id"]),
             service_timeout=int(service.get("timeout") or 0), environment=env_id,
-            allow_expired_fees=allow_expired_fees, cache=self.access.order_evidence)
+            allow_expired_fees=allow_expired_fees, cache=self.access.order_evidence, wait=wait)
 
     # ---- initializeCompute ---------------------------------------------------------------
 
@@ -233,7 +233,10 @@ class ComputeService:
         for position, info in enumerate(items):
             if info.request.get("transferTxId"):
                 try:
-                    orders[position] = self._order(info, consumer, env.id, allow_expired_fees=True)
+                    orders[position] = self._order(info, consumer, env.id, allow_expired_fees=True,
+                                                   wait=self.settings.access.order_wait)
+                except OrderPending:
+                    raise BadRequest("The order transaction is not mined yet; retry once it is.") from None
                 except OrderInvalid:
                     pass
         fee_carrier = next((p for p, o in orders.items() if int(o.fee["validUntil"]) >= valid_until), 0)

@@ -55,7 +55,7 @@ def loopback_only(host: str, port: int) -> list[str]:
 @pytest.fixture
 def fuzz_schema(make_app):
     app = make_app(RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_ADDRESS=0, REQUEST_TIMEOUT=2)
-    app.extensions["provider"].access.fetcher.resolver = loopback_only
+    app.extensions["provider"].access.sources.fetcher.resolver = loopback_only
     return schemathesis.openapi.from_wsgi("/api/services/openapi.json", app)
 
 
