@@ -115,7 +115,7 @@ class AccessSettings:
     arweave_gateway: str
     order_finality_seconds: float  # order evidence older than this is cached (negative: never)
     fetch_timeout: float = 30.0    # total seconds for one outbound fetch (a download: until its headers)
-    download_min_rate: float = 1024.0  # bytes/s a download's origin must keep up, over 30 s windows
+    download_min_rate: float = 1024.0  # bytes/s a download's origin must keep up, per fetch_timeout window
     order_wait: float = 3.0        # seconds initialize waits for a named transaction to be mined
 
 

@@ -12,7 +12,10 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from eth_abi.exceptions import ParseError
+from eth_abi.grammar import parse as parse_abi_type
 
 from provider import boundedjson
 from provider.access.fetch import UpstreamRequest
@@ -125,7 +128,36 @@ def validate_smartcontract(obj: dict) -> dict:
         raise FileObjectError("only view or pure functions are allowed")
     if not abi.get("name"):
         raise FileObjectError("missing name")
+    check_abi_types(abi)
     return abi
+
+
+def check_abi_types(abi: dict) -> None:
+    """Every input and output of a smartcontract file's ABI entry is a valid ABI type with a
+    string name: web3 would otherwise fail deep inside the call, with errors of every kind."""
+    if not isinstance(abi.get("name"), str) or not abi["name"].isidentifier():
+        raise FileObjectError("invalid abi")
+    for section in ("inputs", "outputs"):
+        _check_abi_entries(abi.get(section, []), depth=0)
+
+
+_TUPLE_TYPE = re.compile(r"tuple(\[[0-9]*\])*")
+
+
+def _check_abi_entries(entries, depth: int) -> None:
+    if not isinstance(entries, list) or len(entries) > 32 or depth > 4:
+        raise FileObjectError("invalid abi")
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or not isinstance(
+                entry.get("name", ""), str):
+            raise FileObjectError("invalid abi")
+        if _TUPLE_TYPE.fullmatch(entry["type"]):
+            _check_abi_entries(entry.get("components"), depth + 1)
+            continue
+        try:
+            parse_abi_type(entry["type"]).validate()
+        except (ParseError, ValueError, TypeError, AttributeError):
+            raise FileObjectError("invalid abi") from None
 
 
 def smartcontract_arguments(abi: dict, userdata: dict) -> list[Any]:
@@ -187,6 +219,23 @@ def safe_filename(name: str | None) -> str:
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name).strip("._") or "file"
     return name[:200]
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+def attachment_disposition(name: str) -> str:
+    """`Content-Disposition` for a file a consumer saves. A plain name is sent as
+    `attachment;filename=<name>` (the form clients parse); any other name gets an ASCII
+    fallback and the exact name as RFC 6266 `filename*` (UTF-8, percent-encoded), so nothing
+    the name contains reaches the header raw. A name with control characters (CR, LF, NUL, ...)
+    is refused: no client could save it under that name."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise BadRequest("The result's file name contains control characters; it cannot be served.")
+    name = name.replace("/", "_").replace("\\", "_")
+    if _PLAIN_NAME.match(name):
+        return f"attachment;filename={name}"
+    return f"attachment;filename={safe_filename(name)};filename*=UTF-8''{quote(name, safe='')}"
 
 
 def public_filename(obj: dict, final_url: str | None) -> str:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from eth_abi.exceptions import ParseError
-from eth_abi.grammar import parse as parse_abi_type
 from eth_utils import is_address, to_checksum_address
 
 from provider.access.fetch import CHUNK, FileUnavailable, MinimumRate, SafeFetcher, UpstreamResponse
-from provider.access.files import FileObjectError, build_request, smartcontract_arguments, validate_smartcontract
+from provider.access.files import build_request, smartcontract_arguments, validate_smartcontract
 from provider.chain.client import Chains
 from provider.config import AccessSettings
 from provider.errors import Unavailable
@@ -54,27 +52,6 @@ class StaticUpstream:
 Upstream = UpstreamResponse | StaticUpstream
 
 
-def check_abi_types(abi: dict) -> None:
-    """Every input and output of a smartcontract file's ABI entry is a well-formed ABI type with
-    a string name: web3 would otherwise fail deep inside the call with errors of every kind."""
-    for section in ("inputs", "outputs"):
-        entries = abi.get(section, [])
-        if not isinstance(entries, list):
-            raise FileObjectError("invalid abi")
-        for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or not isinstance(
-                    entry.get("name", ""), str):
-                raise FileObjectError("invalid abi")
-            try:
-                parse_abi_type(entry["type"])
-            except (ParseError, ValueError, TypeError):
-                raise FileObjectError("invalid abi") from None
-            if entry["type"].startswith("tuple") and not isinstance(entry.get("components"), list):
-                raise FileObjectError("invalid abi")
-    if not isinstance(abi.get("name"), str) or not abi["name"].isidentifier():
-        raise FileObjectError("invalid abi")
-
-
 class FileSources:
     def __init__(self, fetcher: SafeFetcher, chains: Chains, settings: AccessSettings):
         self.fetcher = fetcher
@@ -95,12 +72,11 @@ class FileSources:
         body then only has to keep the minimum rate (large files legitimately take long)."""
         upstream = self.open(obj, userdata, client_range=client_range)
         upstream.set_deadline(None)
-        upstream.minimum_rate = MinimumRate(self.settings.download_min_rate)
+        upstream.minimum_rate = MinimumRate(self.settings.download_min_rate, window=self.settings.fetch_timeout)
         return upstream
 
     def call_contract(self, obj: dict, userdata: dict) -> bytes:
         abi = validate_smartcontract(obj)
-        check_abi_types(abi)
         chain = self.chains.find(obj.get("chainId"))
         if chain is None or not is_address(str(obj.get("address"))):
             raise FileUnavailable("smart contract chain is not served or the address is invalid")

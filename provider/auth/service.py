@@ -22,7 +22,7 @@ NO_SIGNATURE = "Invalid signature provided. Please check the nonce or documentId
 # What real clients send: counters, millisecond timestamps, ocean.js's "1712345678902.123".
 # Nothing else is read as a number: `1e1000000` would take seconds to convert (while holding the
 # store's write lock), and exponents, signs or spaces are no client's nonce.
-NONCE_FORM = re.compile(r"^\d{1,78}(\.\d{1,18})?$")
+NONCE_FORM = re.compile(r"[0-9]{1,78}(\.[0-9]{1,18})?")  # ASCII digits only, matched whole
 
 
 def parse_nonce(value) -> tuple[Decimal, str]:
@@ -30,7 +30,7 @@ def parse_nonce(value) -> tuple[Decimal, str]:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValidationError.field("nonce", "The nonce field must be numeric.")
     text = value if isinstance(value, str) else str(value)
-    if not NONCE_FORM.match(text):
+    if not NONCE_FORM.fullmatch(text):
         raise ValidationError.field("nonce", "The nonce field must be a decimal number (digits, optionally a "
                                              "fraction of up to 18 digits).")
     return Decimal(text), text

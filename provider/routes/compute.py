@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from provider.access.files import attachment_disposition
 from provider.compute.validation import check_container
 from provider.errors import BadRequest, NotFound
 from provider.routes.common import auth_token, request_data, services
@@ -55,7 +56,12 @@ def computeDelete():
 @bp.get("/computeResult")
 def computeResult():
     chunks, filename, size = _compute().result(request_data(), auth_token())
-    return Response(chunks, headers={"Content-Disposition": f"attachment;filename={filename.replace('/', '_')}",
+    try:
+        disposition = attachment_disposition(filename)
+    except BadRequest:
+        chunks.close()
+        raise
+    return Response(chunks, headers={"Content-Disposition": disposition,
                                      "Content-Length": str(size), "Content-Type": "application/octet-stream"},
                     direct_passthrough=True)
 
