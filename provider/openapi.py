@@ -15,8 +15,10 @@ from typing import Any
 ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "example": "0x" + "ab" * 20}
 DID = {"type": "string", "pattern": "^did:op:[0-9a-fA-F]{64}$", "example": "did:op:" + "0" * 64}
 HEX = {"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}
-NONCE = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}],
-         "description": "Strictly greater than the last nonce used by this address."}
+NONCE = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 10**78 - 1},
+                   {"type": "string", "pattern": "^[0-9]{1,78}(\\.[0-9]{1,18})?$"}],
+         "description": "Strictly greater than the last nonce used by this address; decimal digits only "
+                        "(a counter, a millisecond timestamp, or one with up to 18 fractional digits)."}
 SIGNATURE = dict(HEX, description="EIP-191 signature of keccak256(message + nonce); see the endpoint for the message.")
 
 # Statuses every endpoint may answer besides its own: limits.

@@ -176,7 +176,9 @@ class _Watch:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Mixed into urllib3's connection classes: each new socket is put under the transfer's watch."""
+
     def __init__(self, *args, watch: _Watch, **kwargs):
         super().__init__(*args, **kwargs)
         self._watch = watch
@@ -186,14 +188,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         self._watch.attach(self.sock)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args, watch: _Watch, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._watch = watch
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self._watch.attach(self.sock)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _Pool(urllib3.HTTPConnectionPool):

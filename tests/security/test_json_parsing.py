@@ -31,7 +31,8 @@ def worker_pids(master: int) -> list[str]:
 def provider(dev_chain, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("json")
     env = dict(os.environ, PROVIDER_MODE="development", NETWORK_URL=dev_chain.url,
-               ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp / "p.db"), COMPUTE_ENABLED="false",
+               ADDRESS_FILE=str(dev_chain.address_file), STORAGE_PATH=str(tmp / "p.db"),
+               COMPUTE_JOBS_PATH=str(tmp / "jobs"),
                INDEXER_ENABLED="false", LOG_LEVEL="WARNING", PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"))
     proc, url = start_gunicorn(env=env, workers=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield proc, url
