@@ -16,7 +16,7 @@ import re
 import sys
 from typing import Any
 
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest
 
 DEFAULT_MAX_DEPTH = 64
 SANE_RECURSION_LIMIT = 2000
@@ -28,7 +28,7 @@ _TOKENS_TEXT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _OPEN_BYTES = (ord("["), ord("{"))
 
 
-class JSONRejected(BadRequest):
+class JSONRejected(InvalidRequest):
     """A JSON text that is too deep or too large to be decoded safely."""
 
 

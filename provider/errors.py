@@ -1,10 +1,29 @@
-"""One exception tree for everything a client may be told.
+"""One exception tree for everything the provider raises on purpose.
 
-Every error a request can end in is a `ProviderError`: it carries the HTTP status and a
-message that is safe to show (no URL, key, path or stack). `provider.routes.errors` turns
-them into the reference Provider's JSON shapes in one place. Adapters translate foreign
-errors (web3, requests, sqlite, redis) into these classes, always `from` the original, so
-the log keeps the cause while the client sees only `user_message`.
+Every error is a `ProviderError`, named for what went wrong (an invalid request, a refused
+signature, an unknown asset, an unavailable file, a chain node that does not answer), with a
+message that is safe to show: no URL, key, path or stack. Which HTTP status each one becomes
+is decided in one place, the route layer (`provider.routes.errors.HTTP_STATUS`); nothing below
+the routes knows about HTTP. Adapters translate foreign errors (web3, urllib3, sqlite, redis,
+kubernetes) into these classes, always `from` the original, so the log keeps the cause while
+the client sees only `user_message`.
+
+    ProviderError
+    ├── InvalidRequest            malformed input, or a rule refused it
+    │   └── ValidationError       the reference's per-field shape
+    │       └── InvalidSignature  a signature, nonce or auth token was refused
+    ├── NotAuthorized             the caller is known but may not do this
+    ├── NotFound                  no such asset, job or result (for this caller)
+    ├── FileUnavailable           a publisher's file cannot be fetched
+    ├── UpstreamRefused           the file server answered an error status
+    ├── RangeNotSatisfiable       a byte range outside the file
+    ├── RequestTooLarge           a body above MAX_BODY_BYTES
+    ├── RateLimited               a rate limit was reached
+    ├── DependencyUnavailable     a chain node, store or cluster did not answer
+    └── ConfigurationError        the operator's configuration (start-up only, never a client)
+
+Domain modules subclass these where the difference matters to a caller (`NonceRejected`,
+`OrderInvalid`, `UnknownAsset`, `PhaseFailed`, ...).
 """
 from __future__ import annotations
 
@@ -21,40 +40,52 @@ def strip_urls(text: str) -> str:
 
 
 class ProviderError(Exception):
-    """Base class: an error with a client-safe message and an HTTP status."""
+    """Base class: an error with a client-safe message."""
 
-    http_status = 400
-
-    def __init__(self, user_message: Any = "", *, http_status: int | None = None):
+    def __init__(self, user_message: Any = ""):
         super().__init__(user_message)
         self.user_message = user_message
-        if http_status is not None:
-            self.http_status = http_status
 
     def body(self) -> dict:
         message = self.user_message
         return {"error": strip_urls(message) if isinstance(message, str) else message}
 
 
-class BadRequest(ProviderError):
-    http_status = 400
+class InvalidRequest(ProviderError):
+    """The request is malformed, or a rule refused it (an order, a credential, a container...)."""
 
 
-class Forbidden(ProviderError):
-    http_status = 403
+class NotAuthorized(ProviderError):
+    """The caller may not do this (a decrypter not on the list, a revoked or ended asset)."""
 
 
 class NotFound(ProviderError):
-    http_status = 404
+    """There is no such thing, or none the caller may see."""
 
 
-class Unavailable(ProviderError):
-    """A dependency (chain node, Redis, remote service) failed; the request may be retried."""
-
-    http_status = 503
+class FileUnavailable(ProviderError):
+    """A publisher's file cannot be fetched; the message never contains the URL."""
 
 
-class ValidationError(ProviderError):
+class UpstreamRefused(ProviderError):
+    """The file server answered an error status, which the consumer gets too."""
+
+    def __init__(self, status: int):
+        super().__init__(f"Error downloading the file: the file server answered {status}.")
+        self.status = status
+
+
+class RangeNotSatisfiable(ProviderError):
+    def __init__(self, length: int | None):
+        super().__init__("Requested range not satisfiable.")
+        self.length = length
+
+
+class DependencyUnavailable(ProviderError):
+    """A dependency (chain node, Redis, cluster, remote service) failed; the request may be retried."""
+
+
+class ValidationError(InvalidRequest):
     """Request parameters failed validation: the reference's flask-sieve 400 shape."""
 
     def __init__(self, errors: dict[str, Any]):
@@ -81,18 +112,16 @@ class InvalidSignature(ValidationError):
         self.user_message = message
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(ProviderError):
     """The operator's configuration is unusable. Raised at start-up, never to a client."""
 
 
-class PayloadTooLarge(ProviderError):
-    http_status = 413
+class RequestTooLarge(ProviderError):
+    pass
 
 
-class TooManyRequests(ProviderError):
+class RateLimited(ProviderError):
     """A rate limit was reached; `retry_after` seconds go into the Retry-After header."""
-
-    http_status = 429
 
     def __init__(self, user_message: str, retry_after: int):
         super().__init__(user_message)

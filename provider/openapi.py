@@ -66,10 +66,10 @@ def _operation(summary: str, op_id: str, tag: str, responses: dict, *, params=No
     return operation
 
 
-BAD = {"400": {"$ref": "#/components/responses/BadRequest"}}
+BAD = {"400": {"$ref": "#/components/responses/InvalidRequest"}}
 NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
-FORBIDDEN = {"403": {"$ref": "#/components/responses/Forbidden"}}
-UNAVAILABLE = {"503": {"$ref": "#/components/responses/Unavailable"}}
+FORBIDDEN = {"403": {"$ref": "#/components/responses/NotAuthorized"}}
+UNAVAILABLE = {"503": {"$ref": "#/components/responses/DependencyUnavailable"}}
 
 INPUT_ITEM = {"type": "object", "properties": {
     "documentId": DID, "serviceId": {"type": "string"}, "transferTxId": HEX,
@@ -265,14 +265,14 @@ def document(version: str) -> dict[str, Any]:
             "securitySchemes": {"AuthToken": {"type": "apiKey", "in": "header", "name": "AuthToken",
                                               "description": "A token from createAuthToken, instead of a signature"}},
             "responses": {
-                "BadRequest": _json(_ref("Error"), "Invalid request, signature, nonce or order"),
-                "Forbidden": _json(_ref("Error"), "Not allowed"),
+                "InvalidRequest": _json(_ref("Error"), "Invalid request, signature, nonce or order"),
+                "NotAuthorized": _json(_ref("Error"), "Not allowed"),
                 "NotFound": _json(_ref("Error"), "Unknown asset or job"),
                 "TooLarge": _json(_ref("Error"), "Request body over the configured limit"),
                 "RateLimited": {"description": "A rate limit was reached", "headers": {
                     "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
                     "content": {"application/json": {"schema": _ref("Error")}}},
-                "Unavailable": _json(_ref("Error"), "A chain node or store did not answer"),
+                "DependencyUnavailable": _json(_ref("Error"), "A chain node or store did not answer"),
             },
             "schemas": {
                 "Error": {"oneOf": [

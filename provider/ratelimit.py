@@ -19,7 +19,7 @@ from typing import Iterable
 
 from provider import metrics
 from provider.config import LimitSettings
-from provider.errors import TooManyRequests
+from provider.errors import RateLimited
 from provider.stores.ratecounters import RateCounter
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,14 @@ class RateLimiter:
         return Verdict(True)
 
     def enforce(self, client_ip: str | None = None, address: str | None = None) -> None:
-        """Count one request of this IP (or of this verified address); raise TooManyRequests past
+        """Count one request of this IP (or of this verified address); raise RateLimited past
         the limit."""
         result = self.check(client_ip if address is None else None,
                             [address.lower()] if address is not None and self.limits.rate_per_address > 0 else [])
         if not result.allowed:
             metrics.RATE_LIMITED.labels(scope=result.scope).inc()
             per = "this client" if result.scope == "ip" else "this address"
-            raise TooManyRequests(f"Too many requests from {per}; retry in {result.retry_after} s.",
+            raise RateLimited(f"Too many requests from {per}; retry in {result.retry_after} s.",
                                   result.retry_after)
 
     def enforce_address(self, address: str) -> None:

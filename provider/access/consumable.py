@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from provider.ddo.documents import CONSUMABLE_STATES
+from provider.errors import InvalidRequest
 
 CREDENTIAL_NOT_IN_ALLOW_LIST = "CREDENTIAL_NOT_IN_ALLOW_LIST"
 CREDENTIAL_IN_DENY_LIST = "CREDENTIAL_IN_DENY_LIST"
 
 
-class NotConsumable(Exception):
+class NotConsumable(InvalidRequest):
     """The message is the reference's text, without the "Provider <net>: " prefix."""
 
 

@@ -42,15 +42,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from provider.access.netpolicy import AddressPolicy
-from provider.errors import ProviderError
+from provider.errors import FileUnavailable
 
 Resolver = Callable[[str, int], list[str]]
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 CHUNK = 64 * 1024
-
-
-class FileUnavailable(ProviderError):
-    """The file cannot be fetched; the message never contains the URL."""
 
 
 class AddressRefused(FileUnavailable):

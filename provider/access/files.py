@@ -19,7 +19,7 @@ from eth_abi.grammar import parse as parse_abi_type
 
 from provider import boundedjson
 from provider.access.fetch import UpstreamRequest
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest, RangeNotSatisfiable
 
 FILE_TYPES = ("ipfs", "url", "arweave", "graphql", "smartcontract")
 HIDDEN_NAME_TYPES = {"ipfs", "arweave", "graphql", "smartcontract"}
@@ -35,7 +35,7 @@ _IPFS_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
 _ARWEAVE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-class FileObjectError(BadRequest):
+class FileObjectError(InvalidRequest):
     pass
 
 
@@ -231,7 +231,7 @@ def attachment_disposition(name: str) -> str:
     the name contains reaches the header raw. A name with control characters (CR, LF, NUL, ...)
     is refused: no client could save it under that name."""
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        raise BadRequest("The result's file name contains control characters; it cannot be served.")
+        raise InvalidRequest("The result's file name contains control characters; it cannot be served.")
     name = name.replace("/", "_").replace("\\", "_")
     if _PLAIN_NAME.match(name):
         return f"attachment;filename={name}"
@@ -246,14 +246,6 @@ def public_filename(obj: dict, final_url: str | None) -> str:
         return safe_filename(urlsplit(final_url or obj.get("url", "")).path)
     except ValueError:
         return "file"
-
-
-class RangeNotSatisfiable(BadRequest):
-    http_status = 416
-
-    def __init__(self, length: int | None):
-        super().__init__("Requested range not satisfiable.")
-        self.length = length
 
 
 @dataclass(frozen=True)

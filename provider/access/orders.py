@@ -26,12 +26,13 @@ from provider.access.fees import fee_signer
 from provider.boundedjson import JSONRejected
 from provider.auth.signatures import SignatureError, same_address
 from provider.chain.client import ChainClient
+from provider.errors import InvalidRequest
 
 ONE_DATATOKEN = 10**18
 FEE_GRACE_SECONDS = 90
 
 
-class OrderInvalid(Exception):
+class OrderInvalid(InvalidRequest):
     """The order does not authorise the request; the message is safe to show."""
 
 

@@ -19,7 +19,7 @@ from provider.access.consumable import NotConsumable, check_consumable, find_ser
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable
 from provider.access.files import (
-    FileDetails, FileObjectError, RangeNotSatisfiable, parse_userdata, plan_range, public_filename, safe_filename,
+    FileDetails, FileObjectError, parse_userdata, plan_range, public_filename, safe_filename,
     validate_file_object,
 )
 from provider.access.sources import FileSources, Upstream
@@ -31,9 +31,21 @@ from provider.chain.client import ChainClient, Chains
 from provider.config import AccessSettings
 from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.ddo.resolver import AssetResolver, is_did
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest, RangeNotSatisfiable, UpstreamRefused
 from provider.stores.nonces import NonceStore, nonce_json
 from provider.validation import address_field, integer_field, require
+
+
+class UnknownAsset(InvalidRequest):
+    """No document for this DID on a chain this provider serves."""
+
+
+class UnknownService(InvalidRequest):
+    """The asset has no service with this id."""
+
+
+class FilesUnreadable(InvalidRequest):
+    """A service's `files` do not decrypt with our key, or do not name this service and NFT."""
 
 
 @dataclass
@@ -75,13 +87,13 @@ class AccessService:
         ddo = self.resolver.resolve(did) if is_did(did) else None
         chain = self.chains.find(ddo.get("chainId")) if ddo else None
         if ddo is None or chain is None:
-            raise BadRequest("Cannot resolve DID")
+            raise UnknownAsset("Cannot resolve DID")
         return Asset(ddo, chain)
 
     def service(self, asset: Asset, service_id: Any) -> tuple[int, dict[str, Any]]:
         found = find_service(asset.ddo, service_id)
         if found is None:
-            raise BadRequest(asset.prefixed("Invalid serviceId."))
+            raise UnknownService(asset.prefixed("Invalid serviceId."))
         return found
 
     def onchain_state(self, asset: Asset) -> int:
@@ -96,11 +108,11 @@ class AccessService:
         try:
             check_consumable(asset.ddo, self.onchain_state(asset), consumer)
         except NotConsumable as exc:
-            raise BadRequest(asset.prefixed(str(exc))) from None
+            raise NotConsumable(asset.prefixed(exc.user_message)) from None
 
     def service_files(self, asset: Asset, service: dict[str, Any]) -> list[dict[str, Any]]:
         """Decrypt `service.files`; they must name this service's datatoken and this NFT."""
-        failure = BadRequest(asset.prefixed("Unable to get dataset files"))
+        failure = FilesUnreadable(asset.prefixed("Unable to get dataset files"))
         try:
             plain = decrypt(asset.chain.settings.private_key, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
             content = boundedjson.loads(plain, what="files")
@@ -183,7 +195,7 @@ class AccessService:
         self.require_consumable(asset, consumer)
         index, service = self.service(asset, data["serviceId"])
         if service.get("type") == "compute":
-            raise BadRequest(asset.prefixed("Use the initializeCompute endpoint to initialize compute jobs."))
+            raise InvalidRequest(asset.prefixed("Use the initializeCompute endpoint to initialize compute jobs."))
         if data.get("transferTxId"):
             try:
                 valid = validate_order(
@@ -192,7 +204,7 @@ class AccessService:
                     allow_expired_fees=True, cache=self.order_evidence, wait=self.settings.order_wait)
                 return {"validOrder": valid.tx_hash}
             except OrderPending:
-                raise BadRequest(asset.prefixed("The order transaction is not mined yet; retry once it is.")) from None
+                raise InvalidRequest(asset.prefixed("The order transaction is not mined yet; retry once it is.")) from None
             except OrderInvalid:
                 pass
         file_index = data.get("fileIndex")
@@ -200,10 +212,10 @@ class AccessService:
             index_value = integer_field(data, "fileIndex", minimum=0)
             files = self.service_files(asset, service)
             if index_value >= len(files):
-                raise BadRequest(asset.prefixed("Invalid fileIndex."))
+                raise InvalidRequest(asset.prefixed("Invalid fileIndex."))
             obj = validate_file_object(files[index_value])
             if not self.file_details(obj, parse_userdata(data.get("userdata")), False).valid:
-                raise BadRequest(asset.prefixed(
+                raise InvalidRequest(asset.prefixed(
                     f"Asset URL not found, not available or invalid. \nPayload was: {json.dumps({'documentId': asset.did, 'serviceId': service['id'], 'fileIndex': index_value})}"))
         stored = self.nonces.current(consumer)
         return {
@@ -223,18 +235,18 @@ class AccessService:
         self.require_consumable(asset, consumer)
         index, service = self.service(asset, data["serviceId"])
         if service.get("type") != "access":
-            raise BadRequest(asset.prefixed(f"Service with index={data['serviceId']} is not an access service."))
+            raise InvalidRequest(asset.prefixed(f"Service with index={data['serviceId']} is not an access service."))
         try:
             validate_order(
                 asset.chain, tx_id=data["transferTxId"], sender=consumer, datatoken=service["datatokenAddress"],
                 service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
                 cache=self.order_evidence)
         except OrderInvalid as exc:
-            raise BadRequest(asset.prefixed(
+            raise InvalidRequest(asset.prefixed(
                 f"Order with tx_id {data['transferTxId']} could not be validated due to error: {exc}")) from None
         files = self.service_files(asset, service)
         if file_index >= len(files):
-            raise BadRequest(asset.prefixed("Invalid fileIndex."))
+            raise InvalidRequest(asset.prefixed("Invalid fileIndex."))
         obj = validate_file_object(files[file_index])
         return self.stream_file(obj, parse_userdata(data.get("userdata")), client_range)
 
@@ -263,13 +275,6 @@ class AccessService:
                 headers.pop("Content-Disposition", None)
                 body = byte_window(body, wanted.start, wanted.end)
         return Download(status, headers, body, upstream.close)
-
-
-class UpstreamRefused(BadRequest):
-    """The file server answered an error status; the consumer gets the same status."""
-
-    def __init__(self, status: int):
-        super().__init__(f"Error downloading the file: the file server answered {status}.", http_status=status)
 
 
 def byte_window(chunks: Iterator[bytes], start: int, end: int) -> Iterator[bytes]:

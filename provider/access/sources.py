@@ -18,7 +18,7 @@ from provider.access.fetch import CHUNK, FileUnavailable, MinimumRate, SafeFetch
 from provider.access.files import build_request, smartcontract_arguments, validate_smartcontract
 from provider.chain.client import Chains
 from provider.config import AccessSettings
-from provider.errors import Unavailable
+from provider.errors import DependencyUnavailable
 
 
 class StaticUpstream:
@@ -86,7 +86,7 @@ class FileSources:
         try:
             contract = chain.w3.eth.contract(address=to_checksum_address(obj["address"]), abi=[abi])
             result = chain.call(lambda: contract.functions[abi["name"]](*args).call())
-        except Unavailable:
+        except DependencyUnavailable:
             raise
         except Exception as exc:  # web3 and eth-abi raise a dozen kinds for bad arguments or outputs
             raise FileUnavailable("smart contract call failed") from exc

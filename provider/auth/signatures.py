@@ -20,10 +20,12 @@ from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import is_address, keccak, to_checksum_address
 
+from provider.errors import InvalidRequest
+
 _PREFIX = b"\x19Ethereum Signed Message:\n32"
 
 
-class SignatureError(Exception):
+class SignatureError(InvalidRequest):
     """The signature cannot be parsed or does not recover to an address."""
 
 

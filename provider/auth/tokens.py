@@ -17,7 +17,7 @@ import time
 import jwt
 
 from provider.auth.signatures import same_address
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest
 from provider.stores.revocations import RevocationStore
 
 MAX_TOKEN_LENGTH = 2048
@@ -49,39 +49,39 @@ class AuthTokens:
     def create(self, address: str, expiration: int) -> str:
         now = self._clock()
         if expiration <= now:
-            raise BadRequest("Token is expired.")
+            raise InvalidRequest("Token is expired.")
         if expiration > now + self.max_lifetime:
-            raise BadRequest(f"Token lifetime may not exceed {int(self.max_lifetime)} seconds.")
+            raise InvalidRequest(f"Token lifetime may not exceed {int(self.max_lifetime)} seconds.")
         token = jwt.encode({"exp": int(expiration), "address": address}, self._secret, algorithm="HS256")
         self._revocations.restore(token_identity(address, expiration))
         return token
 
     def _claims(self, token: str) -> tuple[str, int]:
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
-            raise BadRequest("Token is invalid.")
+            raise InvalidRequest("Token is invalid.")
         try:
             payload = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp"]})
         except jwt.ExpiredSignatureError:
-            raise BadRequest("Token is expired.") from None
+            raise InvalidRequest("Token is expired.") from None
         except (jwt.PyJWTError, RecursionError, ValueError, TypeError):
-            raise BadRequest("Token is invalid.") from None
+            raise InvalidRequest("Token is invalid.") from None
         address, expiration = payload.get("address"), payload.get("exp")
         if not isinstance(address, str) or isinstance(expiration, bool) or not isinstance(expiration, int):
-            raise BadRequest("Token is invalid.")
+            raise InvalidRequest("Token is invalid.")
         if expiration > self._clock() + self.max_lifetime:
-            raise BadRequest("Token is invalid.")
+            raise InvalidRequest("Token is invalid.")
         return address, expiration
 
     def address_of(self, token: str) -> str:
-        """The address a valid token was issued to; raises BadRequest with the reference texts."""
+        """The address a valid token was issued to; raises InvalidRequest with the reference texts."""
         address, expiration = self._claims(token)
         if self._revocations.is_revoked(token_identity(address, expiration)):
-            raise BadRequest("Token is deleted.")
+            raise InvalidRequest("Token is deleted.")
         return address
 
     def check(self, token: str, address: str) -> None:
         if not same_address(self.address_of(token), address):
-            raise BadRequest("Token is invalid.")
+            raise InvalidRequest("Token is invalid.")
 
     def revoke(self, token: str, address: str) -> None:
         self.check(token, address)

@@ -1,7 +1,7 @@
 """Web3 connections and the per-chain handle the services use.
 
 `ChainClient` owns one web3 instance, the provider's key on that chain and the Ocean
-contract addresses. It translates connection failures into `Unavailable`, so a dead node
+contract addresses. It translates connection failures into `DependencyUnavailable`, so a dead node
 becomes a 503 with a safe message instead of a stack trace that names the RPC URL.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
 from provider.config import ChainSettings, Settings
-from provider.errors import ConfigurationError, Unavailable
+from provider.errors import ConfigurationError, DependencyUnavailable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -127,7 +127,7 @@ class ChainClient:
         try:
             return fn(*args, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Unavailable(f"Provider {self.network_name}: chain node unreachable") from exc
+            raise DependencyUnavailable(f"Provider {self.network_name}: chain node unreachable") from exc
 
 
 class Chains:

@@ -5,9 +5,11 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import TxReceipt
 
+from provider.errors import ProviderError
 
-class TransactionFailed(Exception):
-    pass
+
+class TransactionFailed(ProviderError):
+    """A transaction the provider sent reverted."""
 
 
 def send_transaction(w3: Web3, account: LocalAccount, call, *, value: int = 0, timeout: float = 60) -> TxReceipt:

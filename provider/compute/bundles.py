@@ -12,9 +12,11 @@ import tarfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from provider.errors import InvalidRequest
 
-class BundleError(Exception):
-    pass
+
+class BundleError(InvalidRequest):
+    """A bundle from a compute pod that is not a safe tar of the folders expected."""
 
 
 def pack(root: Path, members: list[str], out: BinaryIO) -> None:

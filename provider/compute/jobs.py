@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provider.compute import status as st
+from provider.errors import InvalidRequest
 from provider.stores.sqlite import Database
 
 
@@ -78,8 +79,8 @@ def _row_to_job(row) -> Job:
     return Job(**values)
 
 
-class AgreementInUse(Exception):
-    pass
+class AgreementInUse(InvalidRequest):
+    """An order (agreement) that already started a job."""
 
 
 class JobStore:

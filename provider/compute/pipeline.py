@@ -29,12 +29,12 @@ from provider.access.service import AccessService
 from provider.errors import ProviderError
 
 
-class PhaseFailed(Exception):
+class PhaseFailed(ProviderError):
     """A phase cannot complete; the message is shown to the job's owner."""
 
 
-class Cancelled(Exception):
-    pass
+class Cancelled(ProviderError):
+    """The job must stop now: its owner asked, or its phase ran past its deadline."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,9 @@ class Provisioner:
                     self._write_file(validate_file_object(obj), userdata, folder / str(index), budget, check)
                     paths.log("configuration.log", f"dataset {did} file {index}: fetched")
                 (paths.data / "ddos" / did).write_text(json.dumps(asset.ddo))
-            except (ProviderError, FileUnavailable, OSError) as exc:
+            except Cancelled:
+                raise
+            except (ProviderError, OSError) as exc:
                 paths.log("configuration.log", f"dataset {did}: failed")
                 raise PhaseFailed(f"dataset {did}: {_safe(exc)}") from exc
 
@@ -132,7 +134,9 @@ class Provisioner:
                                      {}, target, budget, check)
             os.chmod(target, 0o755)
             paths.log("configuration.log", "algorithm: fetched")
-        except (ProviderError, FileUnavailable, OSError, KeyError) as exc:
+        except Cancelled:
+            raise
+        except (ProviderError, OSError, KeyError) as exc:
             paths.log("configuration.log", "algorithm: failed")
             raise PhaseFailed(f"algorithm: {_safe(exc)}") from exc
         custom = algorithm.get("algocustomdata")

@@ -16,7 +16,8 @@ from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable
 from provider.access.files import validate_file_object
 from provider.access.orders import OrderInvalid, OrderPending, ValidOrder, validate_order
-from provider.access.service import AccessService, Asset
+from provider.access.files import FileObjectError
+from provider.access.service import AccessService, Asset, FilesUnreadable, UnknownAsset, UnknownService
 from provider.auth.service import RequestAuthenticator, parse_nonce
 from provider.auth.signatures import SignatureError, recover_signer, same_address
 from provider.compute import status as st
@@ -32,7 +33,7 @@ from provider.compute.validation import (
 )
 from provider.config import Settings
 from provider.errors import (
-    BadRequest,
+    InvalidRequest,
     InvalidSignature,
     NotFound,
     ProviderError,
@@ -82,7 +83,7 @@ class ComputeService:
     def environments(self, chain_id: Any = None) -> dict[str, list[dict]]:
         chains = [self.access.chains.find(chain_id)] if chain_id not in (None, "") else list(self.access.chains)
         if chains == [None]:
-            raise BadRequest("Unsupported chain ID")
+            raise InvalidRequest("Unsupported chain ID")
         now = time.time()
         return {
             str(chain.chain_id): [
@@ -111,23 +112,23 @@ class ComputeService:
         if algorithm.get("documentId"):
             try:
                 asset = self.access.asset(algorithm["documentId"])
-            except BadRequest:
+            except UnknownAsset:
                 raise WorkflowError("algorithm", "file_unavailable" if for_start else "did_not_found") from None
             if (asset.ddo.get("metadata") or {}).get("type") != "algorithm":
                 if not for_start:
-                    raise BadRequest("DID is not a valid algorithm")
+                    raise InvalidRequest("DID is not a valid algorithm")
                 raise WorkflowError("algorithm", "not_algo")
             if algorithm.get("serviceId") in (None, ""):
                 raise WorkflowError("algorithm.serviceId", "missing")
             try:
                 index, service = self.access.service(asset, algorithm["serviceId"])
-            except BadRequest:
+            except UnknownService:
                 raise WorkflowError("algorithm.serviceId", "not_found") from None
             if for_start:
                 try:
                     check_credentials(asset.ddo.get("credentials"), consumer, asset.did)
                 except NotConsumable as exc:
-                    raise WorkflowError("algorithm.credentials", str(exc)) from None
+                    raise WorkflowError("algorithm.credentials", exc.user_message) from None
             container = ((asset.ddo.get("metadata") or {}).get("algorithm") or {}).get("container") or {}
             files_checksum = self._files_checksum(asset, service)
             info = AlgorithmInfo(asset.did, asset, index, service, container, files_checksum, algorithm)
@@ -152,7 +153,7 @@ class ComputeService:
                 if not details.valid or details.checksum is None:
                     raise FileUnavailable("algorithm file unavailable")
                 checksums.append(details.checksum)
-        except (ProviderError, FileUnavailable):
+        except (FilesUnreadable, FileObjectError, FileUnavailable):
             raise WorkflowError("algorithm", "file_unavailable") from None
         return "".join(checksums)
 
@@ -163,15 +164,15 @@ class ComputeService:
             raise WorkflowError(f"{resource}.serviceId", "missing")
         try:
             asset = self.access.asset(item["documentId"])
-        except BadRequest:
+        except UnknownAsset:
             raise WorkflowError(f"{resource}.documentId", "did_not_found") from None
         try:
             index, service = self.access.service(asset, item["serviceId"])
-        except BadRequest:
+        except UnknownService:
             raise WorkflowError(f"{resource}.serviceId", "not_found") from None
         try:
             self.access.require_consumable(asset, consumer)
-        except BadRequest as exc:
+        except NotConsumable as exc:
             raise WorkflowError(resource, exc.user_message) from None
         if service.get("type") not in ("access", "compute"):
             raise WorkflowError(f"{resource}.serviceId", "service_not_access_compute")
@@ -180,7 +181,7 @@ class ComputeService:
         if service.get("type") == "compute":
             try:
                 self.access.service_files(asset, service)
-            except BadRequest:
+            except FilesUnreadable:
                 raise WorkflowError(f"{resource}.serviceId", "compute_services_not_in_same_provider") from None
             owner = (algorithm.asset.ddo.get("nft") or {}).get("owner") if algorithm.asset else None
             code = check_trust(
@@ -218,12 +219,12 @@ class ComputeService:
         valid_until = integer_field(compute, "validUntil")
         now = time.time()
         if valid_until <= now:
-            raise BadRequest("The validUntil value is not correct.")
+            raise InvalidRequest("The validUntil value is not correct.")
         env = self.environment(compute["env"])
         if env is None:
-            raise BadRequest("Compute environment does not exist")
+            raise InvalidRequest("Compute environment does not exist")
         if valid_until - now > env.max_job_duration + 24 * 3600:
-            raise BadRequest("The validUntil value is not correct.")
+            raise InvalidRequest("The validUntil value is not correct.")
         algorithm = self._algorithm(body, env, consumer, for_start=False)
         inputs = [self._input(item, "dataset" if i == 0 else f"datasets[{i}]", i, algorithm, consumer)
                   for i, item in enumerate(body["datasets"])]
@@ -236,7 +237,7 @@ class ComputeService:
                     orders[position] = self._order(info, consumer, env.id, allow_expired_fees=True,
                                                    wait=self.settings.access.order_wait)
                 except OrderPending:
-                    raise BadRequest("The order transaction is not mined yet; retry once it is.") from None
+                    raise InvalidRequest("The order transaction is not mined yet; retry once it is.") from None
                 except OrderInvalid:
                     pass
         fee_carrier = next((p for p, o in orders.items() if int(o.fee["validUntil"]) >= valid_until), 0)
@@ -397,7 +398,7 @@ class ComputeService:
         job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)
-            raise BadRequest("The job is still running: it was asked to stop; delete it once it has finished.")
+            raise InvalidRequest("The job is still running: it was asked to stop; delete it once it has finished.")
         self.engine.delete_files(job.job_id)
         self.jobs.delete(job.job_id)
         return {"deleted": job.job_id}

@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest
 
 
-class WorkflowError(BadRequest):
+class WorkflowError(InvalidRequest):
     def __init__(self, resource: str, code: str):
         super().__init__({resource: code})
         self.resource = resource

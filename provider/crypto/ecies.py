@@ -10,6 +10,8 @@ import ecies
 from ecies.config import Config
 from eth_keys import keys
 
+from provider.errors import InvalidRequest
+
 _CONFIG = Config(
     elliptic_curve="secp256k1",
     is_ephemeral_key_compressed=False,
@@ -19,8 +21,8 @@ _CONFIG = Config(
 )
 
 
-class DecryptionFailed(Exception):
-    pass
+class DecryptionFailed(InvalidRequest):
+    """A ciphertext that does not decrypt with the provider key."""
 
 
 def public_key_hex(private_key: str) -> str:

@@ -18,9 +18,9 @@ from provider.auth.service import RequestAuthenticator
 from provider.auth.signatures import same_address
 from provider.chain.client import Chains
 from provider.ddo.documents import (
-    DECRYPTABLE_STATES, REFUSED_STATE_MESSAGES, DocumentError, decode_document, hash_matches,
+    DECRYPTABLE_STATES, REFUSED_STATE_MESSAGES, decode_document, hash_matches,
 )
-from provider.errors import BadRequest, Forbidden, ValidationError
+from provider.errors import InvalidRequest, NotAuthorized, ValidationError
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ class DecryptService:
         )
         chain = self.chains.find(req.chain_id)
         if chain is None:
-            raise BadRequest("Unsupported chain ID")
+            raise InvalidRequest("Unsupported chain ID")
         if self.authorized and not any(same_address(a, req.decrypter_address) for a in self.authorized):
-            raise Forbidden("Decrypter not authorized")
+            raise NotAuthorized("Decrypter not authorized")
 
         nft = to_checksum_address(req.nft_address)
         listed = chain.call(lambda: chain.factory().functions.erc721List(nft).call())
         if to_checksum_address(listed) != nft:
-            raise BadRequest("Asset not deployed by the data NFT factory.")
+            raise InvalidRequest("Asset not deployed by the data NFT factory.")
 
         if req.transaction_id:
             data, flags, document_hash = self._from_transaction(chain, nft, req.transaction_id)
@@ -83,20 +83,17 @@ class DecryptService:
                 if len(document_hash) != 32:
                     raise ValueError("hash is 32 bytes")
             except (TypeError, ValueError):
-                raise BadRequest("Failed to convert input args to bytes.") from None
+                raise InvalidRequest("Failed to convert input args to bytes.") from None
 
         state = chain.call(lambda: chain.contract("ERC721Template", nft).functions.getMetaData().call()[2])
         if state in REFUSED_STATE_MESSAGES:
-            raise Forbidden(REFUSED_STATE_MESSAGES[state])
+            raise NotAuthorized(REFUSED_STATE_MESSAGES[state])
         if state not in DECRYPTABLE_STATES:
-            raise BadRequest("Invalid MetadataState")
+            raise InvalidRequest("Invalid MetadataState")
 
-        try:
-            document = decode_document(data, flags, chain.settings.private_key, self.max_document_bytes)
-        except DocumentError as exc:
-            raise BadRequest(str(exc)) from None
+        document = decode_document(data, flags, chain.settings.private_key, self.max_document_bytes)
         if not hash_matches(document, document_hash, flags):
-            raise BadRequest("Checksum doesn't match.")
+            raise InvalidRequest("Checksum doesn't match.")
         return document
 
     @staticmethod
@@ -108,4 +105,4 @@ class DecryptService:
             args = events[0]
             return bytes(args["data"]), (args["flags"][0] if args["flags"] else 0), bytes(args["metaDataHash"])
         except (TransactionNotFound, Web3Exception, ValueError, IndexError, KeyError, TypeError):
-            raise BadRequest("Failed to process transaction id.") from None
+            raise InvalidRequest("Failed to process transaction id.") from None

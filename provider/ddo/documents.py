@@ -12,6 +12,7 @@ import lzma
 from eth_utils import to_checksum_address
 
 from provider.crypto.ecies import DecryptionFailed, decrypt
+from provider.errors import InvalidRequest
 
 FLAG_COMPRESSED = 0x01
 FLAG_ENCRYPTED = 0x02
@@ -34,7 +35,7 @@ REFUSED_STATE_MESSAGES = {
 }
 
 
-class DocumentError(Exception):
+class DocumentError(InvalidRequest):
     """The document cannot be decoded; the message is the reference's client text."""
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from provider import boundedjson
 from provider.auth.signatures import prefixed_hash_digest, sign_digest
 from provider.ddo.resolver import is_did
-from provider.errors import BadRequest, NotFound
+from provider.errors import InvalidRequest, NotFound
 from provider.routes.common import services
 
 bp = Blueprint("aquarius", __name__)
@@ -51,13 +51,13 @@ def validate_ddo():
     try:
         ddo = boundedjson.loads(body, what="DDO")
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("Invalid DDO: not JSON") from None
+        raise InvalidRequest("Invalid DDO: not JSON") from None
     if isinstance(ddo, dict) and isinstance(ddo.get("ddo"), dict):  # ocean.js 4.x wraps it
         ddo = ddo["ddo"]
         body = json.dumps(ddo, separators=(",", ":")).encode()
     errors = {}
     if not isinstance(ddo, dict):
-        raise BadRequest({"ddo": "must be a JSON object"})
+        raise InvalidRequest({"ddo": "must be a JSON object"})
     if not is_did(ddo.get("id")):
         errors["id"] = "must be a did:op DID"
     if not isinstance(ddo.get("metadata"), dict):
@@ -68,7 +68,7 @@ def validate_ddo():
     if chain is None:
         errors["chainId"] = "is not a chain this provider serves"
     if errors:
-        raise BadRequest(errors)
+        raise InvalidRequest(errors)
     digest = hashlib.sha256(body).digest()
     v, r, s = sign_digest(chain.settings.private_key, prefixed_hash_digest(digest))
     return jsonify(hash="0x" + digest.hex(), publicKey=chain.provider_address, v=v,

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from provider.access.files import attachment_disposition
 from provider.compute.validation import check_container
-from provider.errors import BadRequest, NotFound
+from provider.errors import InvalidRequest, NotFound
 from provider.routes.common import auth_token, request_data, services
 
 bp = Blueprint("compute", __name__)
@@ -58,7 +58,7 @@ def computeResult():
     chunks, filename, size = _compute().result(request_data(), auth_token())
     try:
         disposition = attachment_disposition(filename)
-    except BadRequest:
+    except InvalidRequest:
         chunks.close()
         raise
     return Response(chunks, headers={"Content-Disposition": disposition,
@@ -76,5 +76,5 @@ def validateContainer():
     container = _json_body()
     code = check_container(container)
     if code:
-        raise BadRequest(code)
+        raise InvalidRequest(code)
     return jsonify(container)

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, request
 
 from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex
 from provider.ddo.decrypt import DecryptRequest
-from provider.errors import BadRequest
+from provider.errors import InvalidRequest
 from provider.routes.common import auth_token, request_data, require, services
 
 bp = Blueprint("documents", __name__)
@@ -14,14 +14,14 @@ bp = Blueprint("documents", __name__)
 @bp.post("/encrypt")
 def encrypt():
     if request.content_type != "application/octet-stream":
-        raise BadRequest("Invalid request content type: should be application/octet-stream")
+        raise InvalidRequest("Invalid request content type: should be application/octet-stream")
     chain_id = request.args.get("chainId")
     if not chain_id:
-        raise BadRequest("Missing chainId query parameter.")
+        raise InvalidRequest("Missing chainId query parameter.")
     chain = services().chains.find(chain_id)
     body = request.get_data()
     if chain is None or not body:
-        raise BadRequest("Failed to encrypt.")
+        raise InvalidRequest("Failed to encrypt.")
     ciphertext = ecies_encrypt(public_key_hex(chain.settings.private_key), body)
     return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
 

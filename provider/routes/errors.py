@@ -6,9 +6,33 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from provider.errors import ProviderError, TooManyRequests, strip_urls
+from provider.errors import (
+    DependencyUnavailable, FileUnavailable, InvalidRequest, NotAuthorized, NotFound, ProviderError, RangeNotSatisfiable,
+    RateLimited, RequestTooLarge, UpstreamRefused, strip_urls,
+)
 
 log = logging.getLogger("provider.errors")
+
+# The one place where what went wrong becomes an HTTP status (the most specific class wins).
+HTTP_STATUS: dict[type[ProviderError], int] = {
+    InvalidRequest: 400,
+    FileUnavailable: 400,  # the reference answers 400 for files it cannot fetch
+    NotAuthorized: 403,
+    NotFound: 404,
+    RequestTooLarge: 413,
+    RangeNotSatisfiable: 416,
+    RateLimited: 429,
+    DependencyUnavailable: 503,
+}
+
+
+def http_status(exc: ProviderError) -> int:
+    if isinstance(exc, UpstreamRefused):
+        return exc.status if 400 <= exc.status < 600 else 502
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500  # a domain error that should never reach a client (a job phase, a configuration)
 
 # The reference answers HEAD on these with 405 instead of Flask's implicit HEAD-for-GET.
 _NO_HEAD = ("/api/services/nonce", "/api/services/download", "/api/services/decrypt",
@@ -18,12 +42,15 @@ _NO_HEAD = ("/api/services/nonce", "/api/services/download", "/api/services/decr
 def init_app(app: Flask) -> None:
     @app.errorhandler(ProviderError)
     def provider_error(exc: ProviderError):
-        if exc.http_status >= 500:
-            log.warning("%s %s -> %s: %s", request.method, request.path, exc.http_status, exc.__cause__ or exc)
-        response = jsonify(exc.body())
-        if isinstance(exc, TooManyRequests):
+        status = http_status(exc)
+        if status >= 500:
+            log.warning("%s %s -> %s: %s", request.method, request.path, status, exc.__cause__ or exc)
+        response = jsonify(exc.body() if status != 500 else {"error": "Internal error; the request was not completed."})
+        if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
-        return response, exc.http_status
+        if isinstance(exc, RangeNotSatisfiable) and exc.length is not None:
+            response.headers["Content-Range"] = f"bytes */{exc.length}"
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

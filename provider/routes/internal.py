@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from provider.compute.bundles import BundleError, pack_bytes, unpack
-from provider.errors import BadRequest, Forbidden, NotFound
+from provider.errors import InvalidRequest, NotAuthorized, NotFound
 from provider.routes.common import services
 
 bp = Blueprint("internal", __name__)
@@ -26,7 +26,7 @@ def _engine_and_token(job_id: str, phase: str):
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not engine.check_token(job_id, phase, token):
-        raise Forbidden("invalid or used job token")
+        raise NotAuthorized("invalid or used job token")
     return engine
 
 
@@ -47,5 +47,5 @@ def job_outputs(job_id: str):
     try:
         size = unpack(request.stream, engine.paths(job_id).data, {"outputs", "logs"}, int(env.disk_gb * 1024 ** 3))
     except BundleError as exc:
-        raise BadRequest(f"refused bundle: {exc}") from None
+        raise InvalidRequest(f"refused bundle: {exc}") from None
     return jsonify(received=size)

@@ -14,7 +14,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from provider import metrics
-from provider.errors import PayloadTooLarge
+from provider.errors import RequestTooLarge
 from provider.observability import new_request_id, request_id_var
 from provider.ratelimit import RateLimiter
 
@@ -41,7 +41,7 @@ def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: 
             # Result bundles from compute pods: capped by the environment's disk while unpacking.
             req.max_content_length = None
         elif req.content_length is not None and req.content_length > max_body_bytes:
-            raise PayloadTooLarge(f"Request body too large: the limit is {max_body_bytes} bytes.")
+            raise RequestTooLarge(f"Request body too large: the limit is {max_body_bytes} bytes.")
         if limiter.limits.rate_per_ip > 0 and not internal and path not in _UNLIMITED_PATHS:
             # Per IP only, and without reading the body; addresses are counted by the
             # authenticator once their signature has been verified.

@@ -18,11 +18,11 @@ from typing import Protocol
 import redis
 from eth_utils import to_checksum_address
 
-from provider.errors import Unavailable
+from provider.errors import DependencyUnavailable, InvalidRequest
 from provider.stores.sqlite import Database
 
 
-class NonceRejected(Exception):
+class NonceRejected(InvalidRequest):
     def __init__(self, stored: Decimal, offered: Decimal):
         super().__init__(f"nonce {offered} is not greater than {stored}")
         self.stored = stored
@@ -87,7 +87,7 @@ class RedisNonceStore:
         try:
             value = self._redis.get(self.PREFIX + _key(address))
         except redis.RedisError as exc:
-            raise Unavailable("nonce store unavailable") from exc
+            raise DependencyUnavailable("nonce store unavailable") from exc
         return Decimal(value.decode()) if value is not None else None
 
     def consume(self, address: str, nonce: Decimal) -> None:
@@ -108,4 +108,4 @@ class RedisNonceStore:
                     except redis.WatchError:
                         continue  # another process wrote first: compare again
         except redis.RedisError as exc:
-            raise Unavailable("nonce store unavailable") from exc
+            raise DependencyUnavailable("nonce store unavailable") from exc

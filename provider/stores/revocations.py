@@ -10,7 +10,7 @@ from typing import Callable, Protocol
 
 import redis
 
-from provider.errors import Unavailable
+from provider.errors import DependencyUnavailable
 from provider.stores.sqlite import Database
 
 IdentityOf = Callable[[str], "str | None"]
@@ -65,7 +65,7 @@ class RedisRevocationStore:
         try:
             return fn(*args)
         except redis.RedisError as exc:
-            raise Unavailable("token store unavailable") from exc
+            raise DependencyUnavailable("token store unavailable") from exc
 
     def is_revoked(self, identity: str) -> bool:
         return bool(self._do(self._redis.exists, self.PREFIX + identity))

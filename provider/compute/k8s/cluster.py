@@ -12,10 +12,10 @@ from typing import Any, Callable
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from provider.errors import Unavailable
+from provider.errors import DependencyUnavailable
 
 
-class ClusterError(Unavailable):
+class ClusterError(DependencyUnavailable):
     """The API server refused or failed; the orchestrator retries on its next tick."""
 
 
