@@ -25,7 +25,8 @@ from provider.app import create_app  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
 from provider.compute.pipeline import JobPaths  # noqa: E402
-from provider.compute.sandbox import Limits, SandboxSpec, entrypoint_for, run_sandboxed, sandbox_identity  # noqa: E402
+from provider.compute.contract import entrypoint_for  # noqa: E402
+from provider.compute.sandbox import Limits, SandboxSpec, run_sandboxed, sandbox_identity  # noqa: E402
 from provider.config import load_settings  # noqa: E402
 from provider.devtools.anvil import Anvil, free_port  # noqa: E402
 from provider.devtools.consumer import mint, start_order  # noqa: E402

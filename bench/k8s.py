@@ -33,10 +33,10 @@ from bench.report import row  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from provider.compute import status as st  # noqa: E402
-from provider.compute.jobs import Job, JobStore  # noqa: E402
+from provider.compute.jobs import Job, SqliteJobStore  # noqa: E402
 from provider.compute.k8s.cluster import ClusterApi  # noqa: E402
 from provider.compute.k8s.manifests import ClusterSettings, JobResources, job_objects, object_name  # noqa: E402
-from provider.compute.k8s.orchestrator import KubernetesEngine  # noqa: E402
+from provider.compute.k8s.orchestrator import KubernetesJobEngine  # noqa: E402
 from provider.config import load_settings  # noqa: E402
 from provider.stores.sqlite import Database  # noqa: E402
 
@@ -82,9 +82,9 @@ def run(n: int, url: str, base: Path) -> dict:
     (base / "envs.ini").write_text(ENVS)
     settings = load_settings({"STORAGE_PATH": str(base / f"p{n}.db"), "COMPUTE_ENVIRONMENTS_FILE": str(base / "envs.ini"),
                               "COMPUTE_JOBS_PATH": str(base / f"jobs{n}"), "ADDRESS_FILE": str(base / "none.json")})
-    store = JobStore(Database(settings.storage.sqlite_path))
+    store = SqliteJobStore(Database(settings.storage.sqlite_path))
     api = ClusterApi(client.ApiClient(client.Configuration(host=url)), f"bench-{uuid.uuid4().hex[:6]}")
-    engine = KubernetesEngine(settings.compute, ClusterSettings(namespace=api.namespace), store, api, Staged())
+    engine = KubernetesJobEngine(settings.compute, ClusterSettings(namespace=api.namespace), store, api, Staged())
     controller = ClusterApi(client.ApiClient(client.Configuration(host=url)), api.namespace)  # not counted
     ids = [uuid.uuid4().hex for _ in range(n)]
     for job_id in ids:

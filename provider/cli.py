@@ -29,6 +29,7 @@ import requests
 
 def pod_fetch(provider: str, job: str, data: Path, token: str) -> int:
     """Download the staged inputs bundle into the job volume and prepare the writable folders."""
+    from provider.compute import contract
     from provider.compute.bundles import BundleError, unpack
 
     response = requests.get(f"{provider}/api/internal/compute/{job}/inputs",
@@ -37,13 +38,13 @@ def pod_fetch(provider: str, job: str, data: Path, token: str) -> int:
         print(f"fetch refused: HTTP {response.status_code}", file=sys.stderr)
         return 1
     try:
-        unpack(response.raw, data, {"inputs", "transformations", "ddos"}, max_bytes=1 << 40)
+        unpack(response.raw, data, set(contract.READ_ONLY), max_bytes=1 << 40)
     except BundleError as exc:
         print(f"fetch failed: {exc}", file=sys.stderr)
         return 1
-    for folder in ("outputs", "logs"):
+    for folder in contract.WRITABLE:
         (data / folder).mkdir(parents=True, exist_ok=True)
-    algorithm = data / "transformations" / "algorithm"
+    algorithm = data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
     if algorithm.exists():
         os.chmod(algorithm, 0o755)
     return 0
@@ -51,10 +52,11 @@ def pod_fetch(provider: str, job: str, data: Path, token: str) -> int:
 
 def pod_publish(provider: str, job: str, data: Path, token: str) -> int:
     """Upload outputs and logs from the job volume to the provider."""
+    from provider.compute import contract
     from provider.compute.bundles import pack
 
     buffer = io.BytesIO()
-    pack(data, ["outputs", "logs"], buffer)
+    pack(data, list(contract.WRITABLE), buffer)
     response = requests.put(f"{provider}/api/internal/compute/{job}/outputs", data=buffer.getvalue(),
                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/gzip"},
                             timeout=(10, 300))

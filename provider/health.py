@@ -10,7 +10,6 @@ kept for `CACHE_SECONDS`, so a flood of probes costs at most one round of checks
 """
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
@@ -48,12 +47,5 @@ def readiness(services: ProviderServices) -> dict[str, bool]:
     except Exception:
         checks["store"] = False
     if services.engine is not None:
-        if services.settings.compute.engine == "kubernetes":
-            try:
-                services.engine.cluster.read_lease("ocean-provider-compute")
-                checks["engine"] = True
-            except Exception:
-                checks["engine"] = False
-        else:
-            checks["engine"] = shutil.which("bwrap") is not None
+        checks["engine"] = services.engine.ready()
     return checks

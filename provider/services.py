@@ -17,8 +17,9 @@ from provider.access.sources import FileSources
 from provider.auth.service import RequestAuthenticator
 from provider.auth.tokens import AuthTokens
 from provider.chain.client import Chains
-from provider.compute.engine import LocalEngine
-from provider.compute.jobs import JobStore
+from provider.compute.engine import LocalSandboxEngine
+from provider.compute.jobs import SqliteJobStore
+from provider.compute.interfaces import ComputeEngine
 from provider.compute.pipeline import Provisioner
 from provider.compute.service import ComputeService
 from provider.config import Settings
@@ -48,7 +49,7 @@ class ProviderServices:
     decryptor: DecryptService
     access: AccessService
     compute: ComputeService | None
-    engine: LocalEngine | None
+    engine: ComputeEngine | None
     rate_limiter: RateLimiter
     background: list = field(default_factory=list)
 
@@ -85,7 +86,7 @@ def _kubernetes_engine(settings: Settings, provisioner: Provisioner):
 
     from provider.compute.k8s.cluster import ClusterApi
     from provider.compute.k8s.jobstore import ClusterJobStore
-    from provider.compute.k8s.orchestrator import KubernetesEngine
+    from provider.compute.k8s.orchestrator import KubernetesJobEngine
     from provider.errors import ConfigurationError
 
     try:
@@ -97,7 +98,7 @@ def _kubernetes_engine(settings: Settings, provisioner: Provisioner):
         raise ConfigurationError(f"COMPUTE_ENGINE=kubernetes but no cluster configuration: {exc}") from None
     cluster = settings.compute.kubernetes
     api = ClusterApi(client.ApiClient(), cluster.namespace)
-    return KubernetesEngine(settings.compute, cluster, ClusterJobStore(api), api, provisioner)
+    return KubernetesJobEngine(settings.compute, cluster, ClusterJobStore(api), api, provisioner)
 
 
 def build_services(settings: Settings) -> ProviderServices:
@@ -130,8 +131,8 @@ def build_services(settings: Settings) -> ProviderServices:
             engine = _kubernetes_engine(settings, Provisioner(access, file_deadline=settings.compute.provision_timeout))
             jobs = engine.store  # job records live in the cluster, shared by every replica
         else:
-            jobs = JobStore(db)
-            engine = LocalEngine(settings.compute, jobs, leases, Provisioner(access, file_deadline=settings.compute.provision_timeout))
+            jobs = SqliteJobStore(db)
+            engine = LocalSandboxEngine(settings.compute, jobs, leases, Provisioner(access, file_deadline=settings.compute.provision_timeout))
         compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,

@@ -1,11 +1,28 @@
-"""What every engine shares: job folders, environment lookup, and the background tick loop."""
+"""What every engine shares: the tick loop, and one tick's skeleton around the engine's adapter.
+
+A tick, on the process that holds the engine's lease:
+1. ends queued jobs whose owner asked to stop (`scheduling.stopped_while_queued`);
+2. starts queued jobs while their environment has free slots (`scheduling.admit`), moving each
+   to "configuring" with a compare-and-set, so two processes can never both start one;
+3. lets the adapter advance every active job (`_advance`): a sandbox on this host, or Jobs on
+   a cluster;
+4. deletes finished jobs past their environment's storage expiry.
+
+Engines differ only in the hooks: how the lease is held, what starting a job means, how an
+active job moves on, and what cleaning up after a job removes.
+"""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
+import time
 
+from provider.compute import status as st
 from provider.compute.environments import Environment
+from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import JobPaths
+from provider.compute.scheduling import GIB, STOPPED_BEFORE_START, admit, stopped_while_queued
 from provider.config import ComputeSettings
 from provider.metrics import ENGINE_ERRORS
 
@@ -61,3 +78,78 @@ class TickingEngine:
                 log.exception("%s tick failed", self.thread_name)
             self._wake.wait(self.settings.scheduler_interval)
             self._wake.clear()
+
+
+class JobEngine(TickingEngine):
+    """The tick every engine runs; subclasses are the adapters (`_hold_lease`, `_started`,
+    `_advance`, `_cleanup`)."""
+
+    store: JobStore
+    holder: str
+
+    def tick(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        if not self._hold_lease(now):
+            return False
+        live = self.store.with_status([st.QUEUED, *st.ACTIVE])  # one read of the job records per tick
+        queued = [job for job in live if job.status == st.QUEUED]
+        active = [job for job in live if job.status in st.ACTIVE]
+        for job in stopped_while_queued(queued):
+            self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED, error=STOPPED_BEFORE_START,
+                              results=[])
+        for job in admit(queued, active, self.settings.environments):
+            if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
+                                 date_started=now, phase_deadline=now + self.settings.provision_timeout):
+                started = self.store.get(job.job_id)
+                active.append(started)
+                self._started(started)
+        self._advance(active, now)
+        for job in self.store.expired(now, self._expiry_of):
+            self.delete_files(job.job_id)
+            self.store.delete(job.job_id)
+        return True
+
+    # ---- adapter hooks -------------------------------------------------------------------
+
+    def _hold_lease(self, now: float) -> bool:
+        """Take or renew the engine's lease; False when another process holds it."""
+        raise NotImplementedError
+
+    def _started(self, job: Job) -> None:
+        """A job was just admitted (status configuring, this process its runner)."""
+
+    def _advance(self, active: list[Job], now: float) -> None:
+        """Move every active job on by one step."""
+        raise NotImplementedError
+
+    def _cleanup(self, job_id: str) -> None:
+        """Remove what a job left in the backend once it has ended."""
+
+    # ---- shared --------------------------------------------------------------------------
+
+    def _finish(self, job_id: str, status: int, **changes) -> None:
+        self.store.update(job_id, status=status, phase_deadline=None, runner=None, **changes)
+        self._cleanup(job_id)
+
+    def _expiry_of(self, env_id: str) -> int:
+        env = self.environment(env_id)
+        return env.storage_expiry if env else 0
+
+    def disk_bytes(self, job: Job) -> int:
+        env = self.environment(job.environment)
+        return int(env.disk_gb * GIB) if env else 0
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def check_phase_token(self, job_id: str, phase: str, token: str) -> bool:
+        return False
+
+    def output_budget(self, job_id: str) -> int:
+        job = self.store.get(job_id)
+        return self.disk_bytes(job) if job is not None else 0
+
+    def delete_files(self, job_id: str) -> None:
+        """Remove everything the job left, on the provider and in the backend."""
+        shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
+        self._cleanup(job_id)

@@ -2,7 +2,9 @@
 
 The compute service admits jobs into the job store; an engine advances them through the same
 phases (provision -> run -> publish) and status codes, and keeps each job's folder (results,
-logs) where `paths(job_id)` says.
+logs) where `paths(job_id)` says. Both engines share the tick (`provider.compute.base.JobEngine`)
+and differ only in their adapter: `LocalSandboxEngine` (bubblewrap on this host) and
+`KubernetesJobEngine` (Jobs on a cluster).
 """
 from __future__ import annotations
 
@@ -22,8 +24,18 @@ class ComputeEngine(Protocol):
     def tick(self) -> bool:
         """One scheduling round; False when another process holds the lease."""
 
+    def ready(self) -> bool:
+        """Can this engine run jobs now (bubblewrap present; the cluster's API answers)?"""
+
     def paths(self, job_id: str) -> JobPaths:
         """The job's folder on the provider (results and logs)."""
 
     def delete_files(self, job_id: str) -> None:
         """Remove everything the job left, on the provider and in the backend."""
+
+    def check_phase_token(self, job_id: str, phase: str, token: str) -> bool:
+        """True once for the one-time token of a job's fetch or publish pod (engines without
+        pods accept none)."""
+
+    def output_budget(self, job_id: str) -> int:
+        """Bytes of outputs and logs the job may hand back (its environment's disk)."""

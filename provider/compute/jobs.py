@@ -1,9 +1,11 @@
-"""Compute jobs in SQLite: the durable record of every job and its phase.
+"""Compute jobs: the `Job` record, the `JobStore` interface every store satisfies, and the
+SQLite store (the local engine's; the Kubernetes engine keeps jobs in the cluster,
+`provider.compute.k8s.jobstore`). One contract test runs against both.
 
-A job row is written before anything runs and updated at each phase change, so a killed
-provider finds every job on restart. The spec column holds what the pipeline needs (DIDs,
-service ids, userdata, algorithm reference) but never a file URL or header: those are
-decrypted again from the DDO when the job is provisioned.
+A job record is written before anything runs and updated at each phase change, so a killed
+provider finds every job on restart. The spec holds what the pipeline needs (DIDs, service
+ids, userdata, algorithm reference) but never a file URL or header: those are decrypted again
+from the DDO when the job is provisioned.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 
 from provider.compute import status as st
 from provider.errors import InvalidRequest
@@ -83,7 +85,30 @@ class AgreementInUse(InvalidRequest):
     """An order (agreement) that already started a job."""
 
 
-class JobStore:
+@runtime_checkable
+class JobStore(Protocol):
+    """Where jobs live. `update` with `expect_status` is a compare-and-set: it writes only if the
+    job is still in that status, so two schedulers can never both move a job on."""
+
+    def create(self, job: Job) -> None:
+        """Store a new job; AgreementInUse when its agreement already started one."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def of_owner(self, owner: str, did: str | None = None) -> list[Job]: ...
+
+    def with_status(self, statuses: Iterable[int]) -> list[Job]: ...
+
+    def count_active(self, environment: str) -> int: ...
+
+    def update(self, job_id: str, *, expect_status: int | None = None, **changes) -> bool: ...
+
+    def delete(self, job_id: str) -> None: ...
+
+    def expired(self, now: float, expiry_of: Callable[[str], int]) -> list[Job]: ...
+
+
+class SqliteJobStore:
     def __init__(self, db: Database):
         self._db = db
 
@@ -123,8 +148,7 @@ class JobStore:
 
     def update(self, job_id: str, *, expect_status: int | None = None, **changes) -> bool:
         """Write changes; with `expect_status`, only if the job is still in that status."""
-        if "status" in changes and st.is_terminal(changes["status"]) and "date_finished" not in changes:
-            changes["date_finished"] = time.time()
+        changes = st.with_finish_time(changes, time.time())
         assignments = ", ".join(f"{k} = ?" for k in changes)
         values = [json.dumps(v) if k in _JSON and v is not None else v for k, v in changes.items()]
         query = f"UPDATE compute_job SET {assignments} WHERE job_id = ?"

@@ -2,13 +2,8 @@
 
 Provisioning fetches each dataset file and the algorithm with the same safe fetching as
 downloads (URLs and publisher headers are decrypted here and never written anywhere the
-algorithm or the consumer can read), and lays out the container contract:
-
-    /data/inputs/<did without "did:op:">/<fileIndex>   dataset files
-    /data/inputs/algoCustomData.json                   consumer parameters of the algorithm
-    /data/transformations/algorithm                    the algorithm
-    /data/ddos/<did>                                   DDOs of inputs and algorithm
-    /data/outputs, /data/logs                          written by the algorithm
+algorithm or the consumer can read), and lays out the container contract
+(`provider.compute.contract`) in the job's `data` folder.
 
 Publishing lists what the algorithm wrote (regular files only; a symlink it planted is never
 followed) and the logs, as `results` entries with their types.
@@ -23,18 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from provider.access.fetch import FileUnavailable
 from provider.access.files import parse_userdata, validate_file_object
 from provider.access.service import AccessService
-from provider.errors import ProviderError
-
-
-class PhaseFailed(ProviderError):
-    """A phase cannot complete; the message is shown to the job's owner."""
-
-
-class Cancelled(ProviderError):
-    """The job must stop now: its owner asked, or its phase ran past its deadline."""
+from provider.compute import contract
+from provider.compute.scheduling import Cancelled, FailedPhase, PhaseFailed
+from provider.errors import FileUnavailable, ProviderError
 
 
 @dataclass(frozen=True)
@@ -51,23 +39,19 @@ class JobPaths:
         return self.root / "provider"
 
     def create(self, sandbox_uid: int | None, sandbox_gid: int | None) -> None:
-        for sub in ("inputs", "transformations", "ddos", "outputs", "logs"):
+        for sub in contract.FOLDERS:
             (self.data / sub).mkdir(parents=True, exist_ok=True)
         self.provider_logs.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o711)
         os.chmod(self.data, 0o755)
         if sandbox_uid is not None:
-            for writable in ("outputs", "logs"):
+            for writable in contract.WRITABLE:
                 os.chown(self.data / writable, sandbox_uid, sandbox_gid)
                 os.chmod(self.data / writable, 0o700)
 
     def log(self, name: str, line: str) -> None:
         with open(self.provider_logs / name, "a") as handle:
             handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
-
-
-def _did_folder(did: str) -> str:
-    return did.removeprefix("did:op:")
 
 
 class Provisioner:
@@ -100,21 +84,21 @@ class Provisioner:
                 asset = self.access.asset(did)
                 _, service = self.access.service(asset, item["serviceId"])
                 files = self.access.service_files(asset, service)
-                folder = paths.data / "inputs" / _did_folder(did)
+                folder = paths.data / "inputs" / contract.did_folder(did)
                 folder.mkdir(exist_ok=True)
                 userdata = parse_userdata(item.get("userdata"))
                 for index, obj in enumerate(files):
                     self._write_file(validate_file_object(obj), userdata, folder / str(index), budget, check)
                     paths.log("configuration.log", f"dataset {did} file {index}: fetched")
-                (paths.data / "ddos" / did).write_text(json.dumps(asset.ddo))
+                (paths.data / "ddos" / contract.did_folder(did)).write_text(json.dumps(asset.ddo))
             except Cancelled:
                 raise
             except (ProviderError, OSError) as exc:
                 paths.log("configuration.log", f"dataset {did}: failed")
-                raise PhaseFailed(f"dataset {did}: {_safe(exc)}") from exc
+                raise PhaseFailed(f"dataset {did}: {_safe(exc)}", FailedPhase.DATA) from exc
 
         algorithm = spec["algorithm"]
-        target = paths.data / "transformations" / "algorithm"
+        target = paths.data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
         try:
             if algorithm.get("documentId"):
                 asset = self.access.asset(algorithm["documentId"])
@@ -124,7 +108,7 @@ class Provisioner:
                     raise PhaseFailed("the algorithm has no file")
                 self._write_file(validate_file_object(files[0]), parse_userdata(algorithm.get("userdata")),
                                  target, budget, check)
-                (paths.data / "ddos" / algorithm["documentId"]).write_text(json.dumps(asset.ddo))
+                (paths.data / "ddos" / contract.did_folder(algorithm["documentId"])).write_text(json.dumps(asset.ddo))
             else:
                 meta = algorithm["meta"]
                 if meta.get("rawcode"):
@@ -138,9 +122,9 @@ class Provisioner:
             raise
         except (ProviderError, OSError, KeyError) as exc:
             paths.log("configuration.log", "algorithm: failed")
-            raise PhaseFailed(f"algorithm: {_safe(exc)}") from exc
+            raise PhaseFailed(f"algorithm: {_safe(exc)}", FailedPhase.ALGORITHM) from exc
         custom = algorithm.get("algocustomdata")
-        (paths.data / "inputs" / "algoCustomData.json").write_text(json.dumps(custom if custom is not None else {}))
+        (paths.data / "inputs" / contract.CUSTOM_DATA).write_text(json.dumps(custom if custom is not None else {}))
 
 
 def _safe(exc: Exception) -> str:

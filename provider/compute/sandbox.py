@@ -1,8 +1,8 @@
 """The local sandbox: an algorithm runs under bubblewrap as an unprivileged user, with limits.
 
 What the algorithm sees: host `/usr` read-only (and the /bin, /lib symlinks into it), a
-private /proc, /dev and a small /tmp, `/data/inputs`, `/data/transformations` and `/data/ddos`
-read-only, `/data/outputs` and `/data/logs` writable, and nothing else of the host: no /etc,
+private /proc, /dev and a small /tmp, the container contract's folders (`contract.READ_ONLY`
+read-only, `contract.WRITABLE` writable), and nothing else of the host: no /etc,
 /home, /root, /run, /sys, no provider files, no environment but what the job defines. It has
 its own user, PID, IPC, UTS, cgroup and network namespaces; the network namespace has only
 loopback unless the job may use the network (dataset `allowNetworkAccess` AND the environment).
@@ -28,9 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provider.compute import contract
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "ocean-c2d"
-ALGORITHM_PATH = "/data/transformations/algorithm"
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,6 @@ class SandboxSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-def entrypoint_for(template: str) -> str:
-    """`$ALGO` -> the algorithm's absolute path (c2d-engine.md §7)."""
-    if "$ALGO" not in template:
-        return f"{template} {ALGORITHM_PATH}".strip()
-    return template.replace("$ALGO", ALGORITHM_PATH)
-
-
 def build_bwrap_args(spec: SandboxSpec) -> list[str]:
     data = spec.data_dir
     args = [
@@ -74,14 +68,13 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
         "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(spec.limits.tmp_bytes), "--tmpfs", "/tmp",
-        "--dir", "/data",
-        "--ro-bind", str(data / "inputs"), "/data/inputs",
-        "--ro-bind", str(data / "transformations"), "/data/transformations",
-        "--ro-bind", str(data / "ddos"), "/data/ddos",
-        "--bind", str(data / "outputs"), "/data/outputs",
-        "--bind", str(data / "logs"), "/data/logs",
-        "--dir", "/opt/runtime/bin",
+        "--dir", contract.VOLUME,
     ]
+    for folder in contract.READ_ONLY:
+        args += ["--ro-bind", str(data / folder), f"{contract.VOLUME}/{folder}"]
+    for folder in contract.WRITABLE:
+        args += ["--bind", str(data / folder), f"{contract.VOLUME}/{folder}"]
+    args += ["--dir", "/opt/runtime/bin"]
     if spec.network:
         args[2:2] = ["--share-net"]
         args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf",
@@ -98,7 +91,7 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += ["--chdir", "/data", "--", "/bin/sh", "-c", spec.entrypoint]
+    args += ["--chdir", contract.VOLUME, "--", "/bin/sh", "-c", spec.entrypoint]
     return args
 
 
@@ -126,10 +119,12 @@ class Cgroup:
     """A per-job cgroup with memory, pids and cpu limits (v1 or v2), or a no-op when the host
     does not let us create one (then the rlimit layer is all there is)."""
 
-    def __init__(self, name: str, limits: Limits):
+    def __init__(self, name: str, limits: Limits | None):
         self.name = name
         self.version = None
         self.dirs: dict[str, Path] = {}
+        if limits is None:
+            return
         try:
             if (CGROUP_ROOT / "memory").is_dir() and os.access(CGROUP_ROOT / "memory", os.W_OK):
                 self._create_v1(limits)
@@ -139,6 +134,19 @@ class Cgroup:
             self.remove()
             self.version = None
             self.dirs = {}
+
+    @classmethod
+    def left_by(cls, name: str) -> "Cgroup":
+        """The cgroup a job left behind (its supervisor died): found, never created."""
+        found = cls(name, None)
+        for controller in ("memory", "pids", "cpu"):
+            path = CGROUP_ROOT / controller / CGROUP_PARENT / name
+            if path.is_dir():
+                found.dirs[controller], found.version = path, 1
+        unified = CGROUP_ROOT / CGROUP_PARENT / name
+        if not found.dirs and (unified / "cgroup.procs").exists():
+            found.dirs["unified"], found.version = unified, 2
+        return found
 
     @property
     def enforced(self) -> bool:

@@ -46,6 +46,13 @@ def is_terminal(status: int) -> bool:
     return status in TERMINAL
 
 
+def with_finish_time(changes: dict, now: float) -> dict:
+    """A job moving to a terminal status records when it finished (unless the change says)."""
+    if "status" in changes and is_terminal(changes["status"]) and "date_finished" not in changes:
+        return {**changes, "date_finished": now}
+    return changes
+
+
 def after_restart(status: int) -> tuple[int, str | None]:
     """What a job found in `status` becomes when its runner died (provider killed or restarted).
 

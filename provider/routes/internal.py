@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from provider.compute import contract
 from provider.compute.bundles import BundleError, pack_bytes, unpack
 from provider.errors import InvalidRequest, NotAuthorized, NotFound
 from provider.routes.common import services
@@ -19,13 +20,14 @@ def _internal(view):
     return view
 
 
-def _engine_and_token(job_id: str, phase: str):
+def _engine_for_pod(job_id: str, phase: str):
+    """The engine, once the request carries the job's one-time token for this phase."""
     engine = services().engine
-    if engine is None or not hasattr(engine, "check_token"):
+    if engine is None:
         raise NotFound("Not Found")
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not engine.check_token(job_id, phase, token):
+    if not engine.check_phase_token(job_id, phase, token):
         raise NotAuthorized("invalid or used job token")
     return engine
 
@@ -33,19 +35,17 @@ def _engine_and_token(job_id: str, phase: str):
 @bp.get("/compute/<job_id>/inputs")
 @_internal
 def job_inputs(job_id: str):
-    engine = _engine_and_token(job_id, "fetch")
-    bundle = pack_bytes(engine.paths(job_id).data, ["inputs", "transformations", "ddos"])
+    engine = _engine_for_pod(job_id, "fetch")
+    bundle = pack_bytes(engine.paths(job_id).data, list(contract.READ_ONLY))
     return Response(bundle, content_type="application/gzip")
 
 
 @bp.put("/compute/<job_id>/outputs")
 @_internal
 def job_outputs(job_id: str):
-    engine = _engine_and_token(job_id, "publish")
-    job = engine.store.get(job_id)
-    env = engine.environment(job.environment)
+    engine = _engine_for_pod(job_id, "publish")
     try:
-        size = unpack(request.stream, engine.paths(job_id).data, {"outputs", "logs"}, int(env.disk_gb * 1024 ** 3))
+        size = unpack(request.stream, engine.paths(job_id).data, set(contract.WRITABLE), engine.output_budget(job_id))
     except BundleError as exc:
         raise InvalidRequest(f"refused bundle: {exc}") from None
     return jsonify(received=size)

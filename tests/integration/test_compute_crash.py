@@ -10,7 +10,7 @@ import time
 import pytest
 
 from provider.compute import status as st
-from provider.compute.engine import LocalEngine
+from provider.compute.engine import LocalSandboxEngine
 from provider.config import PROJECT_ROOT
 from tests.integration.test_compute import ENVIRONMENTS, Lab, raw_algorithm
 
@@ -59,7 +59,7 @@ def wait_for(predicate, timeout=30):
 
 def new_engine(app):
     services = app.extensions["provider"]
-    return LocalEngine(services.settings.compute, services.engine.store, services.engine.leases,
+    return LocalSandboxEngine(services.settings.compute, services.engine.store, services.engine.leases,
                        services.engine.provisioner, lease_seconds=LEASE)
 
 

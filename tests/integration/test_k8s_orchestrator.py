@@ -21,11 +21,11 @@ from werkzeug.serving import make_server
 
 from provider.cli import pod_fetch, pod_publish
 from provider.compute import status as st
-from provider.compute.jobs import AgreementInUse, Job, JobStore
+from provider.compute.jobs import AgreementInUse, Job, JobStore, SqliteJobStore
 from provider.compute.k8s.cluster import ClusterApi
 from provider.compute.k8s.jobstore import ClusterJobStore
 from provider.compute.k8s.manifests import LABEL_JOB, ClusterSettings, label_value, object_name
-from provider.compute.k8s.orchestrator import KubernetesEngine
+from provider.compute.k8s.orchestrator import KubernetesJobEngine
 from provider.devtools.anvil import free_port
 from tests.integration.test_compute import ENVIRONMENTS
 
@@ -107,10 +107,10 @@ def rig(request, emulator, make_app, sandbox_dir):
     services = app.extensions["provider"]
     namespace = f"c2d-{uuid.uuid4().hex[:8]}"  # leases and objects of other tests stay out of the way
     api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), namespace)
-    store = JobStore(services.db) if request.param == "sqlite-store" else ClusterJobStore(api)
+    store = SqliteJobStore(services.db) if request.param == "sqlite-store" else ClusterJobStore(api)
 
     def engine():
-        return KubernetesEngine(services.settings.compute, ClusterSettings(namespace=namespace), store, api,
+        return KubernetesJobEngine(services.settings.compute, ClusterSettings(namespace=namespace), store, api,
                                 StagingDouble(), lease_seconds=LEASE)
 
     services.engine = engine()
@@ -305,7 +305,7 @@ def test_a_second_replica_sees_and_advances_jobs_through_the_cluster_alone(emula
                        INDEXER_ENABLED="false", STORAGE_PATH=str(sandbox_dir / f"db{index}.sqlite"))
         api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), namespace)
         store = ClusterJobStore(api)
-        replicas.append((store, KubernetesEngine(app.extensions["provider"].settings.compute,
+        replicas.append((store, KubernetesJobEngine(app.extensions["provider"].settings.compute,
                                                  ClusterSettings(namespace=namespace), store, api, StagingDouble(),
                                                  lease_seconds=LEASE)))
     (store_a, engine_a), (store_b, engine_b) = replicas

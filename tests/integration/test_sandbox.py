@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from provider.compute.pipeline import JobPaths
+from provider.compute.contract import entrypoint_for
 from provider.compute.sandbox import (
-    Cgroup, Limits, SandboxSpec, build_bwrap_args, entrypoint_for, run_sandboxed, sandbox_identity,
+    Cgroup, Limits, SandboxSpec, build_bwrap_args, run_sandboxed, sandbox_identity,
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")

@@ -96,8 +96,7 @@ class ClusterJobStore:
         job, item = self._read(job_id)
         if job is None or (expect_status is not None and job.status != expect_status):
             return False
-        if "status" in changes and st.is_terminal(changes["status"]) and "date_finished" not in changes:
-            changes["date_finished"] = time.time()
+        changes = st.with_finish_time(changes, time.time())
         for key, value in changes.items():
             setattr(job, key, value)
         version = item.metadata.resource_version

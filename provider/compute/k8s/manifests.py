@@ -19,13 +19,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from provider.compute import contract
+
 MANAGED_BY = "ocean-provider"
 LABEL_JOB = "ocean.c2d/job-id"
 LABEL_PHASE = "ocean.c2d/phase"
 ANNOTATION_PREFIX = "ocean.c2d/"
 PHASES = ("fetch", "algorithm", "publish")
 SANDBOX_UID = 65532
-GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,8 @@ def build_fetch_job(job_id: str, deadline: int, cluster: ClusterSettings) -> dic
 
 def build_publish_job(job_id: str, deadline: int, cluster: ClusterSettings) -> dict[str, Any]:
     pod = _provider_pod(job_id, "publish", ["--provider", cluster.internal_url, "--job", job_id, "--data", "/data"],
-                        [{"name": "data", "mountPath": "/data/outputs", "subPath": "outputs", "readOnly": True},
-                         {"name": "data", "mountPath": "/data/logs", "subPath": "logs", "readOnly": True}], cluster)
+                        [{"name": "data", "mountPath": f"{contract.VOLUME}/{sub}", "subPath": sub, "readOnly": True}
+                         for sub in contract.WRITABLE], cluster)
     return _job(job_id, "publish", pod, deadline, cluster)
 
 
@@ -200,9 +201,9 @@ def build_algorithm_job(job_id: str, container: dict[str, Any], entrypoint: str,
                               "ephemeral-storage": "128Mi"}
     if resources.gpus:
         limits["nvidia.com/gpu"] = str(resources.gpus)
-    mounts = [{"name": "data", "mountPath": f"/data/{sub}", "subPath": sub, "readOnly": True}
-              for sub in ("inputs", "transformations", "ddos")]
-    mounts += [{"name": "data", "mountPath": f"/data/{sub}", "subPath": sub} for sub in ("outputs", "logs")]
+    mounts = [{"name": "data", "mountPath": f"{contract.VOLUME}/{sub}", "subPath": sub, "readOnly": True}
+              for sub in contract.READ_ONLY]
+    mounts += [{"name": "data", "mountPath": f"{contract.VOLUME}/{sub}", "subPath": sub} for sub in contract.WRITABLE]
     mounts.append({"name": "tmp", "mountPath": "/tmp"})
     pod = {
         "containers": [{
@@ -210,7 +211,7 @@ def build_algorithm_job(job_id: str, container: dict[str, Any], entrypoint: str,
             "image": pinned_image(container),
             "imagePullPolicy": "IfNotPresent",
             "command": ["/bin/sh", "-c", entrypoint],
-            "workingDir": "/data",
+            "workingDir": contract.VOLUME,
             "env": [{"name": k, "value": v} for k, v in environment.items()],
             "volumeMounts": mounts,
             "resources": {"requests": dict(limits), "limits": dict(limits)},

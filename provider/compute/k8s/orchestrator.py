@@ -2,7 +2,7 @@
 
 Decide apart from do: `decide` (pure) looks at a job's recorded status and at what the
 cluster shows for its fetch, algorithm and publish Jobs, and names the next action;
-`KubernetesEngine.tick` reads, decides and applies, for every live job, when this replica
+`KubernetesJobEngine` (under the shared `JobEngine.tick`) reads, decides and applies, for every live job, when this replica
 holds the `coordination.k8s.io` Lease. Nothing is remembered in memory between ticks: a
 restarted or second replica derives the same decisions from the same cluster state.
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import secrets
@@ -26,23 +25,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from provider.compute import contract
 from provider.compute import status as st
-from provider.compute.base import TickingEngine
+from provider.compute.base import JobEngine
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.k8s.cluster import ClusterApi, ClusterError
 from provider.compute.k8s.manifests import (
     ANNOTATION_PREFIX, LABEL_JOB, MANAGED_BY, ClusterSettings, JobResources, job_objects, label_value, object_name,
 )
-from provider.compute.pipeline import PhaseFailed, Provisioner, publish
-from provider.compute.sandbox import entrypoint_for
+from provider.compute.pipeline import Provisioner, publish
+from provider.compute.scheduling import (
+    GIB, STOPPED_BY_OWNER, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
+)
 from provider.config import ComputeSettings
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "ocean-provider-compute"
 TOKEN_HASH = ANNOTATION_PREFIX + "token-sha256"
 TOKEN_USED = ANNOTATION_PREFIX + "token-used"
-GIB = 1024 ** 3
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def decide(job: Job, fetch: PhaseView, algorithm: PhaseView, publish_: PhaseView
     overdue = job.phase_deadline is not None and now > job.phase_deadline + grace
     if status == st.CONFIGURING:
         if job.stop_requested:
-            return Decision("stop", st.FINISHED, "stopped by its owner")
+            return Decision("stop", st.FINISHED, STOPPED_BY_OWNER)
         if fetch.failed:
             return Decision("fail", st.DATA_PROVISIONING_FAILED, "the fetch pod failed" +
                             (" (deadline exceeded)" if fetch.reason == "DeadlineExceeded" else ""))
@@ -93,7 +94,7 @@ def decide(job: Job, fetch: PhaseView, algorithm: PhaseView, publish_: PhaseView
         if not algorithm.exists:
             return Decision("start_algorithm")
         if job.stop_requested and not (algorithm.succeeded or algorithm.failed):
-            return Decision("collect", error="stopped by its owner")
+            return Decision("collect", error=STOPPED_BY_OWNER)
         if algorithm.succeeded or algorithm.failed:
             return Decision("collect")
         if job.date_started and now > job.date_started + job.max_duration + 2 * grace:
@@ -120,7 +121,9 @@ def termination_from_pods(pods, deadline_exceeded: bool) -> dict:
     return details
 
 
-class KubernetesEngine(TickingEngine):
+class KubernetesJobEngine(JobEngine):
+    """The cluster adapter under the shared `JobEngine` tick."""
+
     thread_name = "k8s-orchestrator"
 
     def __init__(self, settings: ComputeSettings, cluster_settings: ClusterSettings, store: JobStore,
@@ -136,11 +139,12 @@ class KubernetesEngine(TickingEngine):
         self._lock = threading.Lock()
         settings.jobs_path.mkdir(parents=True, exist_ok=True)
 
-    # ---- shared engine surface -----------------------------------------------------------
-
-    def delete_files(self, job_id: str) -> None:
-        shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
-        self.cleanup(job_id)
+    def ready(self) -> bool:
+        try:
+            self.cluster.read_lease(LEASE_NAME)
+            return True
+        except ClusterError:
+            return False
 
     def start(self) -> None:
         """Tick on an interval, and at once whenever one of our Jobs changes (a watch)."""
@@ -167,35 +171,21 @@ class KubernetesEngine(TickingEngine):
         stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return self.cluster.write_lease(LEASE_NAME, self.holder, self.lease_seconds, stamp, lease)
 
-    # ---- one tick ------------------------------------------------------------------------
-
-    def tick(self, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
+    def _hold_lease(self, now: float) -> bool:
         try:
-            if not self.take_lease(now):
-                return False
+            return self.take_lease(now)
         except ClusterError:
             log.warning("cannot reach the Kubernetes API; will retry")
             return False
-        live = self.store.with_status([st.QUEUED, *st.ACTIVE])  # one read of the job records per tick
-        queued = [j for j in live if j.status == st.QUEUED]
-        for job in [j for j in queued if j.stop_requested]:
-            self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED,
-                              error="stopped before it started", results=[])
-        queued = [j for j in queued if not j.stop_requested]
-        active = [j for j in live if j.status in st.ACTIVE]
-        for env in self.settings.environments:
-            slots = env.max_jobs - sum(1 for j in active if j.environment == env.id)
-            for job in [j for j in queued if j.environment == env.id][:max(slots, 0)]:
-                if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
-                                     date_started=now, phase_deadline=now + self.settings.provision_timeout):
-                    active.append(self.store.get(job.job_id))
+
+    # ---- advancing jobs ------------------------------------------------------------------
+
+    def _advance(self, active: list[Job], now: float) -> None:
         for job in active:
             try:
-                self._advance(job, now)
+                self._advance_one(job, now)
             except ClusterError:
                 log.warning("job %s: Kubernetes API error; will retry", job.job_id)
-        return True
 
     _CURRENT_PHASE = {st.CONFIGURING: "fetch", st.PROVISIONED: "algorithm", st.RUNNING: "algorithm",
                       st.PUBLISHING: "publish"}
@@ -208,7 +198,7 @@ class KubernetesEngine(TickingEngine):
             views[phase] = phase_view(self.cluster.job(object_name(job.job_id, phase)))
         return views
 
-    def _advance(self, job: Job, now: float) -> None:
+    def _advance_one(self, job: Job, now: float) -> None:
         views = self._views(job)
         with self._lock:
             staging = job.job_id in self._staging and self._staging[job.job_id].is_alive()
@@ -226,20 +216,18 @@ class KubernetesEngine(TickingEngine):
             results = publish(paths) if paths.provider_logs.exists() else []
             self._finish(job.job_id, decision.status, error=decision.error, results=results)
 
-    def _finish(self, job_id: str, status: int, **changes) -> None:
-        self.store.update(job_id, status=status, runner=None, phase_deadline=None, **changes)
-        self.cleanup(job_id)
-        shutil.rmtree(self.paths(job_id).root / "bundle", ignore_errors=True)
-
-    def cleanup(self, job_id: str) -> None:
+    def _cleanup(self, job_id: str) -> None:
         """Delete every object of this job (Jobs with their pods, PVC, Secrets, policies)."""
         for kind, name in self.cluster.objects_of({LABEL_JOB: label_value(job_id)}):
             self.cluster.delete(kind, name)
+        shutil.rmtree(self.paths(job_id).root / "bundle", ignore_errors=True)
+
+    cleanup = _cleanup
 
     # ---- actions -------------------------------------------------------------------------
 
     def _resources(self, job: Job, env: Environment) -> JobResources:
-        return JobResources(cpu=float(env.cpu), memory_bytes=int(env.ram_gb * GIB), disk_bytes=int(env.disk_gb * GIB),
+        return JobResources(cpu=float(env.cpu), memory_bytes=int(env.ram_gb * GIB), disk_bytes=self.disk_bytes(job),
                             max_duration=int(job.max_duration), network=bool(job.spec.get("network")) and env.allow_network)
 
     def _create_phase(self, job: Job, phase: str, **kwargs) -> None:
@@ -257,14 +245,13 @@ class KubernetesEngine(TickingEngine):
     def _stage(self, job: Job) -> None:
         def run() -> None:
             paths = self.paths(job.job_id)
-            env = self.environment(job.environment)
             try:
                 paths.create(None, None)
-                self.provisioner.provision(job.spec, paths, int(env.disk_gb * GIB), lambda: None)
+                self.provisioner.provision(job.spec, paths, self.disk_bytes(job), lambda: None)
                 self._create_phase(job, "fetch")
-            except PhaseFailed as exc:
-                code = st.ALGORITHM_PROVISIONING_FAILED if str(exc).startswith("algorithm") else st.DATA_PROVISIONING_FAILED
-                self._finish(job.job_id, code, error=str(exc), results=publish(paths))
+            except (PhaseFailed, Cancelled) as failure:
+                status, error = provisioning_outcome(failure)
+                self._finish(job.job_id, status, error=error, results=publish(paths))
             except ClusterError:
                 log.warning("job %s: could not create the fetch phase; will retry", job.job_id)
         thread = threading.Thread(target=run, name=f"stage-{job.job_id[:8]}", daemon=True)
@@ -274,12 +261,10 @@ class KubernetesEngine(TickingEngine):
 
     def _start_algorithm(self, job: Job) -> None:
         spec = job.spec
-        environment = {"DIDS": json.dumps([i["documentId"] for i in spec["inputs"]]),
-                       "TRANSFORMATION_DID": spec["algorithm"].get("documentId") or "",
-                       "INPUTS": "/data/inputs", "OUTPUTS": "/data/outputs", "LOGS": "/data/logs", "VOLUME": "/data"}
         self.store.update(job.job_id, status=st.PROVISIONED)
         self._create_phase(job, "algorithm", container=spec["container"],
-                           entrypoint=entrypoint_for(spec["container"]["entrypoint"]), environment=environment)
+                           entrypoint=contract.entrypoint_for(spec["container"]["entrypoint"]),
+                           environment=contract.job_environment(spec))
         self.store.update(job.job_id, status=st.RUNNING, phase_deadline=None, date_started=time.time())
 
     def _collect(self, job: Job, algorithm: PhaseView, reason: str | None) -> None:
@@ -287,7 +272,7 @@ class KubernetesEngine(TickingEngine):
         pods = self.cluster.pods_of(name)
         termination = termination_from_pods(pods, algorithm.reason == "DeadlineExceeded" or bool(
             reason and "time limit" in reason))
-        termination["stopped"] = reason == "stopped by its owner"
+        termination["stopped"] = reason == STOPPED_BY_OWNER
         paths = self.paths(job.job_id)
         paths.provider_logs.mkdir(parents=True, exist_ok=True)
         with open(paths.provider_logs / "algorithm.log", "w") as handle:
@@ -295,20 +280,14 @@ class KubernetesEngine(TickingEngine):
                 handle.write(self.cluster.pod_log(pod.metadata.name, "algorithm"))
         if not (algorithm.succeeded or algorithm.failed):
             self.cluster.delete("Job", name)
-        error = reason
-        if error is None and termination["OOMKilled"]:
-            error = "the algorithm ran out of memory"
-        elif error is None and termination["timedOut"]:
-            error = "the algorithm ran past its time limit"
-        elif error is None and termination["exitCode"] not in (0, None):
-            error = f"the algorithm exited with code {termination['exitCode']}"
+        error = termination_error(termination, reason)
         self.store.update(job.job_id, status=st.PUBLISHING, termination=termination, error=error,
                           phase_deadline=time.time() + self.settings.publish_timeout)
         self._create_phase(job, "publish")
 
     # ---- tokens for the internal endpoints -----------------------------------------------
 
-    def check_token(self, job_id: str, phase: str, token: str) -> bool:
+    def check_phase_token(self, job_id: str, phase: str, token: str) -> bool:
         """True once: the token of this job's live phase Job, not used before."""
         job = self.store.get(job_id)
         expected_status = {"fetch": st.CONFIGURING, "publish": st.PUBLISHING}.get(phase)

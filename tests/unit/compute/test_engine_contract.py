@@ -3,12 +3,12 @@ import inspect
 
 import pytest
 
-from provider.compute.engine import LocalEngine
+from provider.compute.engine import LocalSandboxEngine
 from provider.compute.interfaces import ComputeEngine
-from provider.compute.k8s.orchestrator import KubernetesEngine
+from provider.compute.k8s.orchestrator import KubernetesJobEngine
 
 
-@pytest.mark.parametrize("engine", [LocalEngine, KubernetesEngine])
+@pytest.mark.parametrize("engine", [LocalSandboxEngine, KubernetesJobEngine])
 def test_engine_implements_the_interface(engine):
     for name, member in inspect.getmembers(ComputeEngine, inspect.isfunction):
         if name.startswith("_"):

@@ -6,7 +6,8 @@ import pytest
 
 from provider.compute import status as st
 from provider.compute.environments import Environment, Runtime, compute_fee
-from provider.compute.sandbox import Limits, SandboxSpec, build_bwrap_args, build_command, entrypoint_for
+from provider.compute.contract import entrypoint_for
+from provider.compute.sandbox import Limits, SandboxSpec, build_bwrap_args, build_command
 from provider.compute.validation import check_container, check_trust, container_section_checksum
 
 
