@@ -36,7 +36,7 @@ from provider.devtools.publisher import Publisher  # noqa: E402
 ORIGIN = """
 import sys, time
 sys.path.insert(0, {root!r})
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 server = OriginServer()
 server.add("small.csv", b"x,y\\n" * 256, "text/csv")
 print(server.port, flush=True)

@@ -32,7 +32,7 @@ from provider.devtools.anvil import Anvil, free_port  # noqa: E402
 from provider.devtools.consumer import mint, start_order  # noqa: E402
 from provider.devtools.deploy import dev_accounts, ensure_deployed  # noqa: E402
 from provider.devtools.publisher import Publisher  # noqa: E402
-from tests.fileserver import OriginServer  # noqa: E402
+from provider.devtools.origin import OriginServer  # noqa: E402
 
 CODE = "open('/data/outputs/out.txt', 'w').write('ok')\n"
 CONTAINER = {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11", "checksum": "sha256:" + "00" * 32}

@@ -35,7 +35,8 @@ from kubernetes import client  # noqa: E402
 from provider.compute import status as st  # noqa: E402
 from provider.compute.jobs import Job, SqliteJobStore  # noqa: E402
 from provider.compute.k8s.cluster import ClusterApi  # noqa: E402
-from provider.compute.k8s.manifests import ClusterSettings, JobResources, job_objects, object_name  # noqa: E402
+from provider.compute.k8s.manifests import JobResources, job_objects, object_name  # noqa: E402
+from provider.config import ClusterSettings  # noqa: E402
 from provider.compute.k8s.orchestrator import KubernetesJobEngine  # noqa: E402
 from provider.config import load_settings  # noqa: E402
 from provider.stores.sqlite import Database  # noqa: E402

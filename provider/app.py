@@ -13,9 +13,6 @@ from provider.config import Settings, load_settings
 from provider.observability import configure_logging
 from provider.services import ProviderServices, build_services
 
-VERSION = "2.1.6"  # the reference Provider API version this one speaks
-
-
 class BoundedJSONProvider(DefaultJSONProvider):
     """Request bodies are decoded by the one bounded parser (depth checked before decoding)."""
 

@@ -13,7 +13,6 @@ work on the same store, so they see what the running provider sees. Add --json f
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -22,48 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import requests
-
-
-# ---- pods ------------------------------------------------------------------------------------
-
-def pod_fetch(provider: str, job: str, data: Path, token: str) -> int:
-    """Download the staged inputs bundle into the job volume and prepare the writable folders."""
-    from provider.compute import contract
-    from provider.compute.bundles import BundleError, unpack
-
-    response = requests.get(f"{provider}/api/internal/compute/{job}/inputs",
-                            headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=(10, 300))
-    if response.status_code != 200:
-        print(f"fetch refused: HTTP {response.status_code}", file=sys.stderr)
-        return 1
-    try:
-        unpack(response.raw, data, set(contract.READ_ONLY), max_bytes=1 << 40)
-    except BundleError as exc:
-        print(f"fetch failed: {exc}", file=sys.stderr)
-        return 1
-    for folder in contract.WRITABLE:
-        (data / folder).mkdir(parents=True, exist_ok=True)
-    algorithm = data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
-    if algorithm.exists():
-        os.chmod(algorithm, 0o755)
-    return 0
-
-
-def pod_publish(provider: str, job: str, data: Path, token: str) -> int:
-    """Upload outputs and logs from the job volume to the provider."""
-    from provider.compute import contract
-    from provider.compute.bundles import pack
-
-    buffer = io.BytesIO()
-    pack(data, list(contract.WRITABLE), buffer)
-    response = requests.put(f"{provider}/api/internal/compute/{job}/outputs", data=buffer.getvalue(),
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/gzip"},
-                            timeout=(10, 300))
-    if response.status_code != 200:
-        print(f"publish refused: HTTP {response.status_code}", file=sys.stderr)
-        return 1
-    return 0
 
 
 # ---- operator commands -------------------------------------------------------------------------
@@ -235,13 +192,13 @@ def cmd_run(args) -> int:
     if not args.production:
         from provider.devtools.run import main as run_main
         return run_main()
-    from provider.config import load_settings
+    from provider.config import load_server_settings, load_settings
 
     # --production means production: the workers inherit the mode, so no development default
     # (the public barge key, private-network fetching) can apply, whatever the environment says.
     os.environ["PROVIDER_MODE"] = "production"
     settings = load_settings()  # fail here, readably, rather than in every worker
-    workers = str(args.workers or os.environ.get("PROVIDER_WORKERS", "2"))
+    workers = str(args.workers or load_server_settings().workers)
     print(f"serving on {settings.bind} with {workers} worker(s) ({settings.mode} mode)", flush=True)
     # Become gunicorn (exec), so signals from a supervisor or `docker stop` reach its master.
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:provider.gunicorn_conf",
@@ -299,6 +256,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_pod(args) -> int:
+    from provider.compute.k8s.pods import pod_fetch, pod_publish
+
     token = os.environ.get("JOB_TOKEN", "")
     handler = pod_fetch if args.phase == "fetch" else pod_publish
     return handler(args.provider.rstrip("/"), args.job, args.data, token)

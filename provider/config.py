@@ -12,8 +12,10 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
+from provider.chain.contracts import bundled_address_file
+from provider.compute.environments import Environment, load_environments
 from provider.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,9 @@ _ENV: dict[tuple[str, str], str] = {
     ("provider", "log_level"): "LOG_LEVEL",
     ("provider", "log_format"): "LOG_FORMAT",
     ("provider", "shutdown_grace"): "SHUTDOWN_GRACE",
+    ("provider", "workers"): "PROVIDER_WORKERS",
+    ("provider", "worker_timeout"): "GUNICORN_TIMEOUT",
+    ("provider", "threads"): "GUNICORN_THREADS",
     ("limits", "max_body_bytes"): "MAX_BODY_BYTES",
     ("limits", "rate_per_ip"): "RATE_LIMIT_PER_IP",
     ("limits", "rate_per_address"): "RATE_LIMIT_PER_ADDRESS",
@@ -135,6 +140,22 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """The Kubernetes engine's cluster: namespace, images and scheduling of its pods."""
+    namespace: str = "ocean-compute"
+    provider_image: str = "ocean-provider@sha256:" + "0" * 64
+    internal_url: str = "http://ocean-provider.ocean-compute.svc:8030"
+    provider_pod_labels: dict[str, str] = field(default_factory=lambda: {"app.kubernetes.io/name": "ocean-provider"})
+    storage_class: str | None = None
+    ttl_seconds_after_finished: int = 600
+    phase_cpu: str = "250m"
+    phase_memory: str = "256Mi"
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[dict[str, Any], ...] = ()
+    image_pull_secret: str | None = None
+
+
+@dataclass(frozen=True)
 class ComputeSettings:
     enabled: bool
     engine: str                   # local | kubernetes
@@ -144,10 +165,10 @@ class ComputeSettings:
     scheduler_interval: float
     provision_timeout: float
     publish_timeout: float
-    environments: tuple = ()      # provider.compute.environments.Environment
-    kubernetes: object = None     # provider.compute.k8s.manifests.ClusterSettings
+    environments: tuple[Environment, ...] = ()
+    kubernetes: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
-    def environment(self, env_id: str):
+    def environment(self, env_id: str) -> Environment | None:
         return next((e for e in self.environments if e.id == env_id), None)
 
 
@@ -194,27 +215,48 @@ def dev_account_key(mnemonic: str, index: int) -> str:
     return "0x" + bytes(key).hex()
 
 
-def _as_bool(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+class _Values:
+    """The text of every key (config.ini, then the environment), read through typed getters that
+    name a key once: errors name the variable that sets it, from `_ENV`."""
 
+    def __init__(self, texts: dict[tuple[str, str], str], from_environment: set[tuple[str, str]]):
+        self._texts = texts
+        self._from_environment = from_environment
 
-def _as_number(value: str, name: str, kind=float):
-    try:
-        return kind(value)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, not {value!r}") from None
+    @staticmethod
+    def name(section: str, key: str) -> str:
+        return _ENV.get((section, key), f"[{section}] {key}")
 
+    def text(self, section: str, key: str) -> str:
+        return self._texts[(section, key)]
 
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    lowered = value.strip().lower()
-    if lowered not in allowed:
-        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return lowered
+    def set_by_environment(self, section: str, key: str) -> bool:
+        return (section, key) in self._from_environment
+
+    def flag(self, section: str, key: str) -> bool:
+        lowered = self.text(section, key).lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigurationError(f"{self.name(section, key)} must be true or false, not {lowered!r}")
+
+    def number(self, section: str, key: str, kind=float):
+        value = self.text(section, key)
+        try:
+            return kind(value)
+        except ValueError:
+            raise ConfigurationError(f"{self.name(section, key)} must be a number, not {value!r}") from None
+
+    def optional_number(self, section: str, key: str, kind=float):
+        return self.number(section, key, kind) if self.text(section, key) else None
+
+    def choice(self, section: str, key: str, allowed: tuple[str, ...]) -> str:
+        lowered = self.text(section, key).lower()
+        if lowered not in allowed:
+            raise ConfigurationError(
+                f"{self.name(section, key)} must be one of {', '.join(allowed)}, not {lowered!r}")
+        return lowered
 
 
 def _maybe_json(value: str):
@@ -235,18 +277,20 @@ def _parser(*paths: Path) -> configparser.ConfigParser:
     return parser
 
 
-def _read_raw(parser: configparser.ConfigParser, environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
-    raw = {(s, k): v.strip() for s in parser.sections() for k, v in parser.items(s)}
+def _read_raw(parser: configparser.ConfigParser, environ: Mapping[str, str]) -> _Values:
+    texts = {(s, k): v.strip() for s in parser.sections() for k, v in parser.items(s)}
+    overridden = set()
     for key, env_name in _ENV.items():
         if env_name in environ:
-            raw[key] = environ[env_name].strip()
-    return raw
+            texts[key] = environ[env_name].strip()
+            overridden.add(key)
+    return _Values(texts, overridden)
 
 
 def _chains(raw, mode: str, dev_key: str | None, ask_chain_id) -> dict[int, ChainSettings]:
-    urls = _maybe_json(raw[("chain", "network_url")])
-    keys = _maybe_json(raw[("chain", "private_key")])
-    fee_tokens = _maybe_json(raw[("chain", "provider_fee_token")])
+    urls = _maybe_json(raw.text("chain", "network_url"))
+    keys = _maybe_json(raw.text("chain", "private_key"))
+    fee_tokens = _maybe_json(raw.text("chain", "provider_fee_token"))
     if not keys:
         if mode != "development":
             raise ConfigurationError("PROVIDER_PRIVATE_KEY is required in production mode")
@@ -266,8 +310,7 @@ def _chains(raw, mode: str, dev_key: str | None, ask_chain_id) -> dict[int, Chai
     else:
         if not urls:
             raise ConfigurationError("No chains configured")
-        chain_id_text = raw[("chain", "chain_id")]
-        chain_id = int(chain_id_text) if chain_id_text else ask_chain_id(urls)
+        chain_id = raw.optional_number("chain", "chain_id", int) or ask_chain_id(urls)
         pairs = {chain_id: (urls, keys)}
 
     chains = {}
@@ -293,12 +336,12 @@ def _normalise_key(key: str) -> str:
 
 
 def _ask_node_for_chain_id(url: str) -> int:
-    from web3 import Web3
+    """CHAIN_ID left empty: the node says which chain it serves (once, at start-up)."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError("NETWORK_URL must be an http(s) URL")
+    from web3 import Web3  # heavy: only when the node must be asked
 
-    from provider.chain.client import make_web3
-
-    w3: Web3 = make_web3(url)
-    return int(w3.eth.chain_id)
+    return int(Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10})).eth.chain_id)
 
 
 @dataclass(frozen=True)
@@ -307,22 +350,28 @@ class ServerSettings:
 
     log_format: str
     shutdown_grace: float
+    workers: int = 2            # gunicorn worker processes
+    worker_timeout: int = 300   # seconds a worker may be silent (downloads and results stream long)
+    threads: int = 1            # threads per worker
 
 
 def _log_format(raw) -> str:
     """json or text. Empty (the default) chooses: text for a person reading a development
     provider on a terminal (`make run`), JSON everywhere else (production, CI, files)."""
-    chosen = raw[("provider", "log_format")]
+    chosen = raw.text("provider", "log_format")
     if not chosen.strip():
-        development = raw[("provider", "mode")].strip().lower() == "development"
+        development = raw.text("provider", "mode").strip().lower() == "development"
         return "text" if development and sys.stderr.isatty() else "json"
-    return _choice(chosen, "LOG_FORMAT", ("json", "text"))
+    return raw.choice("provider", "log_format", ("json", "text"))
 
 
 def _server_settings(raw) -> ServerSettings:
     return ServerSettings(
         log_format=_log_format(raw),
-        shutdown_grace=_as_number(raw[("provider", "shutdown_grace")], "SHUTDOWN_GRACE"),
+        shutdown_grace=raw.number("provider", "shutdown_grace"),
+        workers=raw.number("provider", "workers", int),
+        worker_timeout=raw.number("provider", "worker_timeout", int),
+        threads=raw.number("provider", "threads", int),
     )
 
 
@@ -346,13 +395,11 @@ def load_settings(
         parser.read(environ["COMPUTE_ENVIRONMENTS_FILE"])
     raw = _read_raw(parser, environ)
     server = _server_settings(raw)
-    mode = raw[("provider", "mode")].lower()
-    if mode not in ("development", "production"):
-        raise ConfigurationError(f"PROVIDER_MODE must be development or production, not {mode!r}")
+    mode = raw.choice("provider", "mode", ("development", "production"))
     development = mode == "development"
 
-    mnemonic = raw[("development", "mnemonic")]
-    index = _as_number(raw[("development", "provider_account_index")], "DEV_PROVIDER_ACCOUNT_INDEX", int)
+    mnemonic = raw.text("development", "mnemonic")
+    index = raw.number("development", "provider_account_index", int)
     dev_key = dev_account_key(mnemonic, index)
     chains = _chains(raw, mode, dev_key if development else None, ask_chain_id)
     for chain in chains.values():
@@ -363,7 +410,7 @@ def load_settings(
                 f"the public development key may only be used on chain {DEVELOPMENT_CHAIN_ID}, not on chain "
                 f"{chain.chain_id}: set PROVIDER_PRIVATE_KEY")
 
-    universal = raw[("chain", "universal_private_key")]
+    universal = raw.text("chain", "universal_private_key")
     if universal:
         universal = _normalise_key(universal)
     elif len(chains) == 1:
@@ -371,77 +418,74 @@ def load_settings(
     else:
         raise ConfigurationError("UNIVERSAL_PRIVATE_KEY is required when keys are JSON encoded")
 
-    address_file_text = raw[("chain", "address_file")]
+    address_file_text = raw.text("chain", "address_file")
     if address_file_text:
         address_file = Path(address_file_text).expanduser()
     elif development or BARGE_ADDRESS_FILE.exists():
         address_file = BARGE_ADDRESS_FILE
     else:
-        from provider.chain.contracts import bundled_address_file
-
         address_file = bundled_address_file()
 
-    decrypters = _maybe_json(raw[("provider", "authorized_decrypters")] or "[]")
+    decrypters = _maybe_json(raw.text("provider", "authorized_decrypters") or "[]")
     if not isinstance(decrypters, list):
         raise ConfigurationError("AUTHORIZED_DECRYPTERS must be a JSON list")
 
-    allow_non_public = _as_bool(raw[("access", "allow_non_public_ip")], "ALLOW_NON_PUBLIC_IP")
-    if development and "ALLOW_NON_PUBLIC_IP" not in environ:
-        allow_non_public = _as_bool(raw[("development", "allow_non_public_ip")], "DEV_ALLOW_NON_PUBLIC_IP")
+    allow_non_public = raw.flag("access", "allow_non_public_ip")
+    if development and not raw.set_by_environment("access", "allow_non_public_ip"):
+        allow_non_public = raw.flag("development", "allow_non_public_ip")
 
-    order_finality = _as_number(raw[("access", "order_finality_seconds")], "ORDER_FINALITY_SECONDS")
-    if development and "ORDER_FINALITY_SECONDS" not in environ:
-        order_finality = _as_number(raw[("development", "order_finality_seconds")], "DEV_ORDER_FINALITY_SECONDS")
+    order_finality = raw.number("access", "order_finality_seconds")
+    if development and not raw.set_by_environment("access", "order_finality_seconds"):
+        order_finality = raw.number("development", "order_finality_seconds")
 
-    storage_path = Path(raw[("storage", "path")]).expanduser()
+    storage_path = Path(raw.text("storage", "path")).expanduser()
     if not storage_path.is_absolute():
         storage_path = PROJECT_ROOT / storage_path
-    start_block = raw[("indexer", "start_block")]
 
     limits = LimitSettings(
-        max_body_bytes=_as_number(raw[("limits", "max_body_bytes")], "MAX_BODY_BYTES", int),
-        rate_per_ip=_as_number(raw[("limits", "rate_per_ip")], "RATE_LIMIT_PER_IP", int),
-        rate_per_address=_as_number(raw[("limits", "rate_per_address")], "RATE_LIMIT_PER_ADDRESS", int),
-        rate_window=_as_number(raw[("limits", "rate_window")], "RATE_LIMIT_WINDOW"),
-        proxy_hops=_as_number(raw[("limits", "proxy_hops")], "TRUSTED_PROXY_HOPS", int),
-        token_max_lifetime=_as_number(raw[("limits", "token_max_lifetime")], "AUTH_TOKEN_MAX_LIFETIME"),
+        max_body_bytes=raw.number("limits", "max_body_bytes", int),
+        rate_per_ip=raw.number("limits", "rate_per_ip", int),
+        rate_per_address=raw.number("limits", "rate_per_address", int),
+        rate_window=raw.number("limits", "rate_window"),
+        proxy_hops=raw.number("limits", "proxy_hops", int),
+        token_max_lifetime=raw.number("limits", "token_max_lifetime"),
     )
     return Settings(
         mode=mode,
-        bind=raw[("provider", "bind")],
-        public_url=raw[("provider", "public_url")].rstrip("/"),
-        log_level=raw[("provider", "log_level")].upper(),
+        bind=raw.text("provider", "bind"),
+        public_url=raw.text("provider", "public_url").rstrip("/"),
+        log_level=raw.text("provider", "log_level").upper(),
         log_format=server.log_format,
         shutdown_grace=server.shutdown_grace,
         limits=limits,
         chains=chains,
         universal_private_key=universal,
         address_file=address_file,
-        receipt_timeout=_as_number(raw[("chain", "receipt_timeout")], "RECEIPT_TIMEOUT"),
+        receipt_timeout=raw.number("chain", "receipt_timeout"),
         authorized_decrypters=tuple(str(d) for d in decrypters),
         storage=StorageSettings(
             sqlite_path=storage_path,
-            redis_url=raw[("storage", "redis_connection")] or None,
+            redis_url=raw.text("storage", "redis_connection") or None,
         ),
         indexer=IndexerSettings(
-            aquarius_url=raw[("indexer", "aquarius_url")].rstrip("/") or None,
-            enabled=_as_bool(raw[("indexer", "enabled")], "INDEXER_ENABLED"),
-            poll_interval=_as_number(raw[("indexer", "poll_interval")], "INDEXER_POLL_INTERVAL"),
-            batch_blocks=_as_number(raw[("indexer", "batch_blocks")], "INDEXER_BATCH_BLOCKS", int),
-            start_block=_as_number(start_block, "INDEXER_START_BLOCK", int) if start_block else None,
-            lease_seconds=_as_number(raw[("indexer", "lease_seconds")], "INDEXER_LEASE_SECONDS"),
+            aquarius_url=raw.text("indexer", "aquarius_url").rstrip("/") or None,
+            enabled=raw.flag("indexer", "enabled"),
+            poll_interval=raw.number("indexer", "poll_interval"),
+            batch_blocks=raw.number("indexer", "batch_blocks", int),
+            start_block=raw.optional_number("indexer", "start_block", int),
+            lease_seconds=raw.number("indexer", "lease_seconds"),
             max_document_bytes=limits.max_document_bytes,
         ),
         access=AccessSettings(
             allow_non_public_ip=allow_non_public,
-            request_timeout=_as_number(raw[("access", "request_timeout")], "REQUEST_TIMEOUT"),
-            max_checksum_length=_as_number(raw[("access", "max_checksum_length")], "MAX_CHECKSUM_LENGTH", int),
-            ipfs_gateway=raw[("access", "ipfs_gateway")],
-            arweave_gateway=raw[("access", "arweave_gateway")],
+            request_timeout=raw.number("access", "request_timeout"),
+            max_checksum_length=raw.number("access", "max_checksum_length", int),
+            ipfs_gateway=raw.text("access", "ipfs_gateway"),
+            arweave_gateway=raw.text("access", "arweave_gateway"),
             order_finality_seconds=order_finality,
-            fetch_timeout=_as_number(raw[("access", "fetch_timeout")], "FETCH_TIMEOUT"),
-            download_min_rate=_as_number(raw[("access", "download_min_rate")], "DOWNLOAD_MIN_RATE"),
-            order_wait=_as_number(raw[("access", "order_wait")], "ORDER_WAIT"),
+            fetch_timeout=raw.number("access", "fetch_timeout"),
+            download_min_rate=raw.number("access", "download_min_rate"),
+            order_wait=raw.number("access", "order_wait"),
         ),
         compute=_compute_settings(raw, parser),
         dev_mnemonic=mnemonic,
@@ -449,40 +493,33 @@ def load_settings(
 
 
 def _compute_settings(raw, parser) -> ComputeSettings:
-    from provider.compute.environments import load_environments
-
-    jobs_path = Path(raw[("compute", "jobs_path")]).expanduser()
+    jobs_path = Path(raw.text("compute", "jobs_path")).expanduser()
     if not jobs_path.is_absolute():
         jobs_path = PROJECT_ROOT / jobs_path
-    engine = raw[("compute", "engine")].lower()
-    if engine not in ("local", "kubernetes"):
-        raise ConfigurationError(f"COMPUTE_ENGINE must be local or kubernetes, not {engine!r}")
+    engine = raw.choice("compute", "engine", ("local", "kubernetes"))
     return ComputeSettings(
-        enabled=_as_bool(raw[("compute", "enabled")], "COMPUTE_ENABLED"),
+        enabled=raw.flag("compute", "enabled"),
         engine=engine,
         jobs_path=jobs_path,
-        sandbox_user=raw[("compute", "sandbox_user")],
-        allow_any_published_algorithm=_as_bool(
-            raw[("compute", "allow_any_published_algorithm")], "COMPUTE_ALLOW_ANY_PUBLISHED_ALGORITHM"),
-        scheduler_interval=_as_number(raw[("compute", "scheduler_interval")], "COMPUTE_SCHEDULER_INTERVAL"),
-        provision_timeout=_as_number(raw[("compute", "provision_timeout")], "COMPUTE_PROVISION_TIMEOUT"),
-        publish_timeout=_as_number(raw[("compute", "publish_timeout")], "COMPUTE_PUBLISH_TIMEOUT"),
+        sandbox_user=raw.text("compute", "sandbox_user"),
+        allow_any_published_algorithm=raw.flag("compute", "allow_any_published_algorithm"),
+        scheduler_interval=raw.number("compute", "scheduler_interval"),
+        provision_timeout=raw.number("compute", "provision_timeout"),
+        publish_timeout=raw.number("compute", "publish_timeout"),
         environments=load_environments(parser),
         kubernetes=_cluster_settings(raw),
     )
 
 
 def _cluster_settings(raw):
-    from provider.compute.k8s.manifests import ClusterSettings
-
-    node_selector = _maybe_json(raw[("compute.kubernetes", "node_selector")] or "{}")
+    node_selector = _maybe_json(raw.text("compute.kubernetes", "node_selector") or "{}")
     if not isinstance(node_selector, dict):
         raise ConfigurationError("K8S_NODE_SELECTOR must be a JSON object")
     return ClusterSettings(
-        namespace=raw[("compute.kubernetes", "namespace")],
-        provider_image=raw[("compute.kubernetes", "provider_image")],
-        internal_url=raw[("compute.kubernetes", "internal_url")].rstrip("/"),
-        storage_class=raw[("compute.kubernetes", "storage_class")] or None,
-        image_pull_secret=raw[("compute.kubernetes", "image_pull_secret")] or None,
+        namespace=raw.text("compute.kubernetes", "namespace"),
+        provider_image=raw.text("compute.kubernetes", "provider_image"),
+        internal_url=raw.text("compute.kubernetes", "internal_url").rstrip("/"),
+        storage_class=raw.text("compute.kubernetes", "storage_class") or None,
+        image_pull_secret=raw.text("compute.kubernetes", "image_pull_secret") or None,
         node_selector=node_selector,
     )

@@ -19,12 +19,12 @@ from provider.config import load_server_settings
 # config.ini with environment overrides, as the workers read them (SHUTDOWN_GRACE, LOG_FORMAT).
 _server = load_server_settings()
 
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))  # downloads and results stream for long
+timeout = _server.worker_timeout  # downloads and results stream for long
 graceful_timeout = int(_server.shutdown_grace) + 10
 keepalive = 5
 # Threads per worker: most request time is spent waiting on the chain node, so a few threads
 # keep the CPU busy while others wait (every store and chain client is per-thread).
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = _server.threads
 # One access line per request, written by the app (path without the query string, which
 # carries signatures and tokens). gunicorn's own access logger is silenced below: with a
 # logconfig it would log every request a second time, query string included.

@@ -9,7 +9,6 @@ reused (and left running).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from urllib.parse import urlparse
 from eth_account import Account
 
 from provider.chain.client import make_web3
-from provider.config import PROJECT_ROOT, load_settings
+from provider.config import PROJECT_ROOT, load_server_settings, load_settings
 from provider.devtools.anvil import Anvil, port_open
 from provider.devtools.deploy import dev_accounts, ensure_deployed
 from provider.devtools.fileserver import FileServer
@@ -69,7 +68,7 @@ def main() -> int:
     publisher = Publisher(w3, entry["ERC721Factory"], chain.private_key, settings.public_url)
     did = _demo_asset(publisher, w3, dev_accounts(settings.dev_mnemonic), f"{file_server.url}/demo.csv")
 
-    workers = os.environ.get("PROVIDER_WORKERS", "2")
+    workers = load_server_settings().workers
     try:
         gunicorn, _ = start_gunicorn(workers=workers, bind=settings.bind)
     except RuntimeError as exc:

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from flask import Blueprint, Response, jsonify
 
+from provider import VERSION
 from provider.openapi import document
 
 bp = Blueprint("docs", __name__)
@@ -23,7 +24,6 @@ def unlisted(view):
 
 @lru_cache(maxsize=1)
 def _document() -> dict:
-    from provider.app import VERSION
     return document(VERSION)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from provider import VERSION
 from provider.routes.common import services
 
 bp = Blueprint("root", __name__)
@@ -37,8 +38,6 @@ def _build_service_endpoints() -> dict[str, list[str]]:
 
 @bp.get("/")
 def root():
-    from provider.app import VERSION
-
     chains = services().chains
     return jsonify(
         software="Provider",

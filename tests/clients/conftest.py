@@ -16,7 +16,7 @@ import requests
 from provider.config import PROJECT_ROOT
 from provider.devtools.anvil import free_port
 from provider.devtools.gunicorn import start_gunicorn
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 
 CLIENTS = PROJECT_ROOT / ".tools" / "clients"
 DATA = "id,value\n1,10\n2,20\n3,30\n"

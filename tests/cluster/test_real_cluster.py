@@ -31,7 +31,8 @@ def api():
 
 
 def test_server_accepts_every_generated_manifest(api):
-    from provider.compute.k8s.manifests import ClusterSettings, JobResources, job_objects
+    from provider.compute.k8s.manifests import JobResources, job_objects
+    from provider.config import ClusterSettings
     cluster = ClusterSettings(namespace=api.namespace)
     for phase in ("fetch", "algorithm", "publish"):
         for obj in job_objects("cluster-test", phase, token="t", cluster=cluster,
@@ -46,7 +47,8 @@ def test_server_accepts_every_generated_manifest(api):
 
 @pytest.mark.skipif(not os.environ.get("K8S_TEST_IMAGE"), reason="K8S_TEST_IMAGE (image@sha256:...) not set")
 def test_algorithm_job_runs_restricted_and_reports_termination(api):
-    from provider.compute.k8s.manifests import ClusterSettings, JobResources, build_algorithm_job, build_pvc
+    from provider.compute.k8s.manifests import JobResources, build_algorithm_job, build_pvc
+    from provider.config import ClusterSettings
     image, digest = os.environ["K8S_TEST_IMAGE"].split("@")
     cluster = ClusterSettings(namespace=api.namespace)
     resources = JobResources(cpu=0.2, memory_bytes=64 * 2**20, disk_bytes=2**28, max_duration=60)

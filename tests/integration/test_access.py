@@ -9,7 +9,7 @@ import pytest
 
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.devtools.consumer import mint, reuse_order, start_order
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 from tests.helpers import sign
 
 CSV = b"x,y\n1,2\n3,4\n"
@@ -278,7 +278,7 @@ def test_range_download(shop, dev_chain, origin):
     asset = shop.publish([url_file(origin, "/big/100000")])
     tx = shop.order(asset, dev_chain.consumer)
     r = shop.download(asset, dev_chain.consumer, tx, headers={"Range": "bytes=1000-1999"})
-    from tests.fileserver import pattern_bytes
+    from provider.devtools.origin import pattern_bytes
     assert r.status_code == 206 and r.data == pattern_bytes(1000, 2000)
     assert r.headers["Content-Range"] == "bytes 1000-1999/100000"
 

@@ -13,7 +13,7 @@ from provider.compute import status as st
 from provider.compute.validation import container_section_checksum
 from provider.devtools.consumer import mint, start_order
 from provider.stores.nonces import format_nonce
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 from tests.helpers import sign
 
 DATA = b"x,y\n1,1\n2,4\n3,9\n"

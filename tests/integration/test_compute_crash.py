@@ -19,7 +19,7 @@ LEASE = 1.5
 
 @pytest.fixture
 def setup(make_app, make_settings, sandbox_dir, dev_chain, publisher):
-    from tests.fileserver import OriginServer
+    from provider.devtools.origin import OriginServer
     origin = OriginServer()
     origin.add("data.csv", b"x,y\n1,2\n", "text/csv")
     envs = sandbox_dir / "envs.ini"

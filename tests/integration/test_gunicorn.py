@@ -15,7 +15,7 @@ import requests
 from provider.config import PROJECT_ROOT
 from provider.devtools.anvil import free_port, port_open
 from provider.devtools.gunicorn import start_gunicorn
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 
 
 def start(dev_chain, tmp_path, workers: int, **extra):

@@ -11,11 +11,11 @@ from provider.compute.jobs import AgreementInUse, JobStore, SqliteJobStore
 from provider.compute.k8s.cluster import ClusterApi
 from provider.compute.k8s.jobstore import ClusterJobStore
 from provider.stores.sqlite import Database
-from tests.integration.test_k8s_orchestrator import emulator, queue_job  # noqa: F401 (fixture)
+from tests.integration.test_k8s_orchestrator import queue_job
 
 
 @pytest.fixture(params=["sqlite", "cluster"])
-def store(request, tmp_path, emulator) -> JobStore:  # noqa: F811
+def store(request, tmp_path, emulator) -> JobStore:
     if request.param == "sqlite":
         return SqliteJobStore(Database(tmp_path / "jobs.db"))
     api = ClusterApi(client.ApiClient(client.Configuration(host=emulator["url"])), f"c2d-{uuid.uuid4().hex[:8]}")

@@ -7,7 +7,6 @@ internal endpoints (a real HTTP server). Staging is a small double that writes t
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -19,12 +18,13 @@ import requests
 from kubernetes import client
 from werkzeug.serving import make_server
 
-from provider.cli import pod_fetch, pod_publish
+from provider.compute.k8s.pods import pod_fetch, pod_publish
 from provider.compute import status as st
 from provider.compute.jobs import AgreementInUse, Job, JobStore, SqliteJobStore
 from provider.compute.k8s.cluster import ClusterApi
 from provider.compute.k8s.jobstore import ClusterJobStore
-from provider.compute.k8s.manifests import LABEL_JOB, ClusterSettings, label_value, object_name
+from provider.compute.k8s.manifests import LABEL_JOB, label_value, object_name
+from provider.config import ClusterSettings
 from provider.compute.k8s.orchestrator import KubernetesJobEngine
 from provider.devtools.anvil import free_port
 from tests.integration.test_compute import ENVIRONMENTS
@@ -32,26 +32,6 @@ from tests.integration.test_compute import ENVIRONMENTS
 
 
 LEASE = 4  # seconds; longer than one tick on the emulator, whose calls slow down as objects pile up
-
-
-@pytest.fixture
-def emulator():
-    """A fresh API server per test: the emulator's calls slow down as stored objects pile up."""
-    state = {}
-
-    def serve():
-        async def main():
-            async with kmock.KubernetesEmulator() as emu, kmock.Server(emu) as srv:
-                state.update(emu=emu, url=str(srv.url).rstrip("/"), loop=asyncio.get_running_loop())
-                await asyncio.Event().wait()
-        asyncio.run(main())
-
-    threading.Thread(target=serve, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while "url" not in state:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return state
 
 
 class StagingDouble:

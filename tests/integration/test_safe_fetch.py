@@ -3,7 +3,7 @@ import pytest
 
 from provider.access.fetch import AddressRefused, FileUnavailable, SafeFetcher, UpstreamRequest, system_resolver
 from provider.access.netpolicy import AddressPolicy
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.fileserver import OriginServer
+from provider.devtools.origin import OriginServer
 from tests.integration.test_access import Shop
 
 GIB = 1024 ** 3

@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fileserver import pattern_bytes
+from provider.devtools.origin import pattern_bytes
 
 MAX_SECONDS = 60
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from tests.fileserver import pattern_bytes
+from provider.devtools.origin import pattern_bytes
 from tests.integration.test_access import Shop
 from tests.security.hostile_origin import HostileOrigin
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from provider.compute import contract
+from provider.config import ClusterSettings
 
 MANAGED_BY = "ocean-provider"
 LABEL_JOB = "ocean.c2d/job-id"
@@ -27,21 +28,6 @@ LABEL_PHASE = "ocean.c2d/phase"
 ANNOTATION_PREFIX = "ocean.c2d/"
 PHASES = ("fetch", "algorithm", "publish")
 SANDBOX_UID = 65532
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    namespace: str = "ocean-compute"
-    provider_image: str = "ocean-provider@sha256:" + "0" * 64
-    internal_url: str = "http://ocean-provider.ocean-compute.svc:8030"
-    provider_pod_labels: dict[str, str] = field(default_factory=lambda: {"app.kubernetes.io/name": "ocean-provider"})
-    storage_class: str | None = None
-    ttl_seconds_after_finished: int = 600
-    phase_cpu: str = "250m"
-    phase_memory: str = "256Mi"
-    node_selector: dict[str, str] = field(default_factory=dict)
-    tolerations: tuple[dict[str, Any], ...] = ()
-    image_pull_secret: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ import pytest
 import yaml
 
 from provider.compute.k8s.checks import problems
+from provider.config import ClusterSettings
 from provider.compute.k8s.manifests import (
-    ClusterSettings, JobResources, build_algorithm_job, build_algorithm_network_policy, job_objects,
+    JobResources, build_algorithm_job, build_algorithm_network_policy, job_objects,
     label_value, object_name, pinned_image,
 )
 from provider.config import PROJECT_ROOT
