@@ -11,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from provider import boundedjson
 from provider.config import Settings, load_settings
 from provider.observability import configure_logging
+from provider.routes import access, aquarius, auth, compute, docs, documents, errors, internal, middleware, ops, root
 from provider.services import ProviderServices, build_services
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -33,9 +34,6 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     app = ProviderFlask(__name__, static_folder=None)
     services = build_services(settings)
     app.extensions["provider"] = services
-
-    from provider.routes import (access, aquarius, auth, compute, docs, documents, errors, internal, middleware, ops,
-                                 root)
 
     errors.init_app(app)
     middleware.init_app(app, services.rate_limiter, settings.limits.max_body_bytes, settings.limits.proxy_hops)

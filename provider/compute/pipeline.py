@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from provider.access.files import parse_userdata, validate_file_object
-from provider.access.service import AccessService
+from provider.access.assets import AssetCatalog
+from provider.access.sources import FileSources
 from provider.compute import contract
 from provider.compute.scheduling import Cancelled, FailedPhase, PhaseFailed
 from provider.errors import FileUnavailable, ProviderError
@@ -55,13 +56,15 @@ class JobPaths:
 
 
 class Provisioner:
-    def __init__(self, access: AccessService, chunk: int = 256 * 1024, file_deadline: float = 300.0):
-        self.access = access
+    def __init__(self, assets: AssetCatalog, sources: FileSources, chunk: int = 256 * 1024,
+                 file_deadline: float = 300.0):
+        self.assets = assets
+        self.sources = sources
         self.chunk = chunk
         self.file_deadline = file_deadline  # seconds one input may take to fetch, whatever its server does
 
     def _write_file(self, obj: dict, userdata: dict, target: Path, budget: list[int], check: Callable[[], None]) -> None:
-        upstream = self.access.sources.open(obj, userdata, deadline=self.file_deadline)
+        upstream = self.sources.open(obj, userdata, deadline=self.file_deadline)
         try:
             if upstream.status != 200:
                 raise FileUnavailable(f"file server answered {upstream.status}")
@@ -81,9 +84,9 @@ class Provisioner:
         for item in spec["inputs"]:
             did = item["documentId"]
             try:
-                asset = self.access.asset(did)
-                _, service = self.access.service(asset, item["serviceId"])
-                files = self.access.service_files(asset, service)
+                asset = self.assets.asset(did)
+                _, service = self.assets.service(asset, item["serviceId"])
+                files = self.assets.service_files(asset, service)
                 folder = paths.data / "inputs" / contract.did_folder(did)
                 folder.mkdir(exist_ok=True)
                 userdata = parse_userdata(item.get("userdata"))
@@ -101,9 +104,9 @@ class Provisioner:
         target = paths.data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
         try:
             if algorithm.get("documentId"):
-                asset = self.access.asset(algorithm["documentId"])
-                _, service = self.access.service(asset, algorithm["serviceId"])
-                files = self.access.service_files(asset, service)
+                asset = self.assets.asset(algorithm["documentId"])
+                _, service = self.assets.service(asset, algorithm["serviceId"])
+                files = self.assets.service_files(asset, service)
                 if not files:
                     raise PhaseFailed("the algorithm has no file")
                 self._write_file(validate_file_object(files[0]), parse_userdata(algorithm.get("userdata")),

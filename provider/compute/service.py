@@ -17,9 +17,10 @@ from provider.access.fetch import FileUnavailable
 from provider.access.files import validate_file_object
 from provider.access.orders import OrderInvalid, OrderPending, ValidOrder, validate_order
 from provider.access.files import FileObjectError
-from provider.access.service import AccessService, Asset, FilesUnreadable, UnknownAsset, UnknownService
-from provider.auth.service import RequestAuthenticator, parse_nonce
-from provider.auth.signatures import SignatureError, recover_signer, same_address
+from provider.access.assets import Asset, FilesUnreadable, UnknownAsset, UnknownService
+from provider.access.service import AccessService
+from provider.auth.service import RequestAuthenticator
+from provider.auth.signatures import same_address
 from provider.compute import status as st
 from provider.compute.environments import Environment, compute_fee
 from provider.compute.interfaces import ComputeEngine
@@ -34,7 +35,6 @@ from provider.compute.validation import (
 from provider.config import Settings
 from provider.errors import (
     InvalidRequest,
-    InvalidSignature,
     NotFound,
     ProviderError,
     ValidationError,
@@ -52,6 +52,36 @@ class AlgorithmInfo:
     container: dict[str, Any]
     files_checksum: str | None
     request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A compute start, parsed: the fields the reference requires, in its 400 shape."""
+    consumer: str
+    nonce: Any
+    signature: str | None
+    dataset: dict[str, Any]
+    additional: list[Any]
+    environment: Any
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> "StartRequest":
+        dataset = body.get("dataset") if isinstance(body.get("dataset"), dict) else {}
+        missing = {f"dataset.{k}": [f"The dataset.{k} field is required."]
+                   for k in ("documentId", "serviceId", "transferTxId") if dataset.get(k) in (None, "")}
+        if missing:
+            raise ValidationError(missing)
+        require(body, "consumerAddress", "nonce")
+        consumer = address_field(body, "consumerAddress")
+        additional = body.get("additionalDatasets", body.get("additionalInputs")) or []
+        if not isinstance(additional, list):
+            raise WorkflowError("additional_input", "invalid")
+        return cls(consumer, body["nonce"], body.get("signature"), dataset, additional, body.get("environment"))
+
+
+def _resource(position: int) -> str:
+    """How the reference names an input in its error codes."""
+    return "dataset" if position == 0 else f"datasets[{position}]"
 
 
 @dataclass
@@ -226,8 +256,7 @@ class ComputeService:
         if valid_until - now > env.max_job_duration + 24 * 3600:
             raise InvalidRequest("The validUntil value is not correct.")
         algorithm = self._algorithm(body, env, consumer, for_start=False)
-        inputs = [self._input(item, "dataset" if i == 0 else f"datasets[{i}]", i, algorithm, consumer)
-                  for i, item in enumerate(body["datasets"])]
+        inputs = [self._input(item, _resource(i), i, algorithm, consumer) for i, item in enumerate(body["datasets"])]
         items: list[InputInfo | AlgorithmInfo] = list(inputs) + ([algorithm] if algorithm.did else [])
 
         orders: dict[int, ValidOrder] = {}
@@ -265,56 +294,61 @@ class ComputeService:
     # ---- start ---------------------------------------------------------------------------
 
     def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
-        dataset = body.get("dataset") if isinstance(body.get("dataset"), dict) else {}
-        missing = {f"dataset.{k}": [f"The dataset.{k} field is required."]
-                   for k in ("documentId", "serviceId", "transferTxId") if dataset.get(k) in (None, "")}
-        if missing:
-            raise ValidationError(missing)
-        require(body, "consumerAddress", "nonce")
-        consumer = address_field(body, "consumerAddress")
-        self.authenticator.authorize(signer=consumer, message=f"{consumer}{dataset['documentId']}",
-                                     nonce=body["nonce"], signature=body.get("signature"), auth_token=auth_token)
-        env = self.environment(body.get("environment"))
+        request = StartRequest.parse(body)
+        self.authenticator.authorize(signer=request.consumer, message=f"{request.consumer}{request.dataset['documentId']}",
+                                     nonce=request.nonce, signature=request.signature, auth_token=auth_token)
+        env = self.environment(request.environment)
         if env is None:
             raise WorkflowError("environment", "not_found")
-        additional = body.get("additionalDatasets", body.get("additionalInputs")) or []
-        if not isinstance(additional, list):
-            raise WorkflowError("additional_input", "invalid")
-        algorithm = self._algorithm(body, env, consumer, for_start=True)
-        inputs = [self._input(item, "dataset" if i == 0 else f"datasets[{i}]", i, algorithm, consumer)
-                  for i, item in enumerate([dataset] + additional)]
+        algorithm = self._algorithm(body, env, request.consumer, for_start=True)
+        inputs = [self._input(item, _resource(i), i, algorithm, request.consumer)
+                  for i, item in enumerate([request.dataset] + request.additional)]
+        orders = self._paid_orders(inputs, algorithm, request.consumer, env)
+        now = time.time()
+        agreement, max_duration = self._payment(orders, env, inputs[0].asset.chain, now)
+        job = self._new_job(request.consumer, env, algorithm, inputs, agreement, max_duration, now)
+        try:
+            self.jobs.create(job)
+        except AgreementInUse:
+            raise WorkflowError("order", "agreement_already_used") from None
+        return [job.public()]
+
+    def _paid_orders(self, inputs: list[InputInfo], algorithm: AlgorithmInfo, consumer: str,
+                     env: Environment) -> list[ValidOrder]:
+        """Every input's order (and the published algorithm's) checked on chain."""
         orders = []
         for position, info in enumerate(inputs):
-            resource = "dataset" if position == 0 else f"datasets[{position}]"
             if not info.request.get("transferTxId"):
-                raise WorkflowError(f"{resource}.transferTxId", "missing")
+                raise WorkflowError(f"{_resource(position)}.transferTxId", "missing")
             try:
                 orders.append(self._order(info, consumer, env.id))
             except OrderInvalid:
-                raise WorkflowError(f"{resource}.serviceId", "order_invalid") from None
+                raise WorkflowError(f"{_resource(position)}.serviceId", "order_invalid") from None
         if algorithm.did:
             try:
                 orders.append(self._order(algorithm, consumer, None))
             except OrderInvalid:
                 raise WorkflowError("algorithm", "in_use_or_not_on_chain") from None
+        return orders
 
-        now = time.time()
-        chain = inputs[0].asset.chain
-        max_duration = env.max_job_duration
-        agreement = orders[0].tx_hash
-        if not env.free:
-            valid_until = max(int(o.fee["validUntil"]) for o in orders)
-            token = self.fee_token(env, chain)
-            required = compute_fee(env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
-            paying = [o for o in orders if same_address(o.fee["providerFeeToken"], token)
-                      and int(o.fee["providerFeeAmount"]) >= required and (o.fee_data.get("environment") == env.id)]
-            if not paying or valid_until <= now:
-                raise WorkflowError("order", "fees_not_paid")
-            agreement = paying[-1].tx_hash
-            max_duration = int(min(env.max_job_duration, valid_until - now))
-        image = str(algorithm.container.get("image"))
-        runtime = env.runtime_for(image, algorithm.container.get("tag"))
-        network = all(bool((i.service.get("compute") or {}).get("allowNetworkAccess")) for i in inputs)
+    def _payment(self, orders: list[ValidOrder], env: Environment, chain, now: float) -> tuple[str, int]:
+        """(agreement id, seconds the job may run): a paid environment needs an order whose fee
+        covers the environment's price for the time until the fee's validUntil."""
+        if env.free:
+            return orders[0].tx_hash, env.max_job_duration
+        valid_until = max(int(o.fee["validUntil"]) for o in orders)
+        token = self.fee_token(env, chain)
+        required = compute_fee(env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
+        paying = [o for o in orders if same_address(o.fee["providerFeeToken"], token)
+                  and int(o.fee["providerFeeAmount"]) >= required and (o.fee_data.get("environment") == env.id)]
+        if not paying or valid_until <= now:
+            raise WorkflowError("order", "fees_not_paid")
+        return paying[-1].tx_hash, int(min(env.max_job_duration, valid_until - now))
+
+    def _new_job(self, consumer: str, env: Environment, algorithm: AlgorithmInfo, inputs: list[InputInfo],
+                 agreement: str, max_duration: int, now: float) -> Job:
+        """The job record: what provisioning needs (never a file URL), queued."""
+        runtime = env.runtime_for(str(algorithm.container.get("image")), algorithm.container.get("tag"))
         algo_request = dict(algorithm.request)
         spec = {
             "inputs": [{"documentId": i.asset.did, "serviceId": str(i.service["id"]),
@@ -325,19 +359,14 @@ class ComputeService:
             | {"algocustomdata": algo_request.get("algocustomdata", algo_request.get("algouserdata"))},
             "container": {k: algorithm.container.get(k) for k in ("entrypoint", "image", "tag", "checksum")},
             "runtime": runtime.commands,
-            "network": network,
+            "network": all(bool((i.service.get("compute") or {}).get("allowNetworkAccess")) for i in inputs),
         }
-        job = Job(
+        return Job(
             job_id=uuid.uuid4().hex, owner=to_checksum_address(consumer), did=inputs[0].asset.did,
-            algo_did=algorithm.did or "raw", agreement_id=agreement, environment=env.id, chain_id=chain.chain_id,
-            status=st.QUEUED, date_created=now, date_started=None, date_finished=None, phase_deadline=None,
-            max_duration=max_duration, stop_requested=0, runner=None, spec=spec, results=None, termination=None,
-            error=None)
-        try:
-            self.jobs.create(job)
-        except AgreementInUse:
-            raise WorkflowError("order", "agreement_already_used") from None
-        return [job.public()]
+            algo_did=algorithm.did or "raw", agreement_id=agreement, environment=env.id,
+            chain_id=inputs[0].asset.chain.chain_id, status=st.QUEUED, date_created=now, date_started=None,
+            date_finished=None, phase_deadline=None, max_duration=max_duration, stop_requested=0, runner=None,
+            spec=spec, results=None, termination=None, error=None)
 
     # ---- the owner's job -----------------------------------------------------------------
 
@@ -355,15 +384,9 @@ class ComputeService:
         consumer = address_field(params, "consumerAddress")
         full = False
         if params.get("signature"):
-            _, nonce_text = parse_nonce(params.get("nonce"))
-            message = f"{consumer}{params.get('jobId') or ''}{params.get('documentId') or ''}{nonce_text}"
-            try:
-                signer = recover_signer(message, params["signature"])
-            except SignatureError:
-                signer = None
-            if signer is None or not same_address(signer, consumer):
-                raise InvalidSignature("Invalid signature provided.", as_list=True)
-            self.authenticator.on_verified(consumer)
+            self.authenticator.verify_signature(
+                signer=consumer, message=f"{consumer}{params.get('jobId') or ''}{params.get('documentId') or ''}",
+                nonce=params.get("nonce"), signature=params["signature"])
             full = True
         elif auth_token:
             self.authenticator.verify_token(auth_token, consumer)

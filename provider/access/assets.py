@@ -1,0 +1,97 @@
+"""The asset catalog: a DID to its document on a chain this provider serves, a service of it by
+id, its on-chain state, and the service's files decrypted with the provider key.
+
+Shared by the access rules and compute provisioning, which must agree on what an asset's
+files are; it knows nothing of requests, orders or fees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from web3.exceptions import Web3Exception
+
+from provider import boundedjson
+from provider.access.consumable import NotConsumable, check_consumable, find_service
+from provider.auth.signatures import same_address
+from provider.boundedjson import JSONRejected
+from provider.chain.client import ChainClient, Chains
+from provider.crypto.ecies import DecryptionFailed, decrypt
+from provider.ddo.resolver import AssetResolver, is_did
+from provider.errors import InvalidRequest
+
+
+class UnknownAsset(InvalidRequest):
+    """No document for this DID on a chain this provider serves."""
+
+
+class UnknownService(InvalidRequest):
+    """The asset has no service with this id."""
+
+
+class FilesUnreadable(InvalidRequest):
+    """A service's `files` do not decrypt with our key, or do not name this service and NFT."""
+
+
+@dataclass
+class Asset:
+    ddo: dict[str, Any]
+    chain: ChainClient
+
+    @property
+    def did(self) -> str:
+        return self.ddo["id"]
+
+    def prefixed(self, message: str) -> str:
+        return f"Provider {self.chain.network_name}: {message}"
+
+
+class AssetCatalog:
+    def __init__(self, chains: Chains, resolver: AssetResolver):
+        self.chains = chains
+        self.resolver = resolver
+
+    def asset(self, did: Any) -> Asset:
+        ddo = self.resolver.resolve(did) if is_did(did) else None
+        chain = self.chains.find(ddo.get("chainId")) if ddo else None
+        if ddo is None or chain is None:
+            raise UnknownAsset("Cannot resolve DID")
+        return Asset(ddo, chain)
+
+    def service(self, asset: Asset, service_id: Any) -> tuple[int, dict[str, Any]]:
+        found = find_service(asset.ddo, service_id)
+        if found is None:
+            raise UnknownService(asset.prefixed("Invalid serviceId."))
+        return found
+
+    def onchain_state(self, asset: Asset) -> int:
+        nft = asset.ddo.get("nft", {}).get("address") or asset.ddo.get("nftAddress")
+        contract = asset.chain.contract("ERC721Template", nft)
+        try:
+            return int(asset.chain.call(lambda: contract.functions.getMetaData().call()[2]))
+        except (Web3Exception, ValueError):
+            return -1
+
+    def require_consumable(self, asset: Asset, consumer: str) -> None:
+        try:
+            check_consumable(asset.ddo, self.onchain_state(asset), consumer)
+        except NotConsumable as exc:
+            raise NotConsumable(asset.prefixed(exc.user_message)) from None
+
+    def service_files(self, asset: Asset, service: dict[str, Any]) -> list[dict[str, Any]]:
+        """Decrypt `service.files`; they must name this service's datatoken and this NFT."""
+        failure = FilesUnreadable(asset.prefixed("Unable to get dataset files"))
+        try:
+            plain = decrypt(asset.chain.settings.private_key, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
+            content = boundedjson.loads(plain, what="files")
+        except (DecryptionFailed, ValueError, UnicodeDecodeError, JSONRejected):
+            raise failure from None
+        if asset.ddo.get("version") == "4.0.0" and isinstance(content, list):
+            return content
+        if not isinstance(content, dict) or not isinstance(content.get("files"), list):
+            raise failure
+        if not same_address(content.get("datatokenAddress", ""), service.get("datatokenAddress", "")):
+            raise failure
+        if not same_address(content.get("nftAddress", ""), asset.ddo.get("nftAddress", "")):
+            raise failure
+        return content["files"]
