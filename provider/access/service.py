@@ -21,6 +21,7 @@ from provider.access.files import (
 )
 from provider.access.sources import FileSources, Upstream
 from provider.access.orders import FinalEvidenceCache, OrderInvalid, OrderPending, validate_order
+from provider.auth.messages import signed_message
 from provider.auth.service import RequestAuthenticator
 from provider.chain.client import Chains
 from provider.config import AccessSettings
@@ -152,7 +153,8 @@ class AccessService(AssetCatalog):
         consumer = address_field(data, "consumerAddress")
         file_index = integer_field(data, "fileIndex", minimum=0)
         # The signature and nonce are checked and consumed before anything else happens.
-        self.authenticator.authorize(signer=consumer, message=str(data["documentId"]), nonce=data["nonce"],
+        self.authenticator.authorize(signer=consumer, message=signed_message("download", documentId=data["documentId"]),
+                                     nonce=data["nonce"],
                                      signature=data.get("signature"), auth_token=auth_token)
         asset = self.asset(data["documentId"])
         self.require_consumable(asset, consumer)

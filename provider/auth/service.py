@@ -44,18 +44,6 @@ class RequestAuthenticator:
         # limit): only a verified address is counted, so nobody can spend another's budget.
         self.on_verified = on_verified or (lambda address: None)
 
-    def verify_signature(self, *, signer: str, message: str, nonce, signature: str) -> None:
-        """`signer` signed `message + nonce`; the nonce is not consumed (for reads that change
-        nothing). Counts the address."""
-        _, text = parse_nonce(nonce)
-        try:
-            recovered = recover_signer(message + text, signature)
-        except SignatureError:
-            recovered = None
-        if recovered is None or not same_address(recovered, signer):
-            raise InvalidSignature("Invalid signature provided.", as_list=True)
-        self.on_verified(signer)
-
     def verify_token(self, auth_token: str, address: str) -> None:
         """The token belongs to `address` (no nonce involved); counts the address."""
         try:

@@ -91,7 +91,11 @@ class JobStore(Protocol):
     job is still in that status, so two schedulers can never both move a job on."""
 
     def create(self, job: Job) -> None:
-        """Store a new job; AgreementInUse when its agreement already started one."""
+        """Store a new job; AgreementInUse when its agreement ever started one (even a job
+        deleted since: the record of used agreements is permanent)."""
+
+    def agreement_used(self, agreement_id: str) -> bool:
+        """Has this agreement (order transaction) ever started a job?"""
 
     def get(self, job_id: str) -> Job | None: ...
 
@@ -117,10 +121,17 @@ class SqliteJobStore:
                   for c in _COLUMNS]
         try:
             with self._db.write() as conn:
+                conn.execute("INSERT INTO used_agreement(agreement_id, job_id, used_at) VALUES (?, ?, ?)",
+                             (job.agreement_id.lower(), job.job_id, time.time()))
                 conn.execute(f"INSERT INTO compute_job({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
                              values)
         except sqlite3.IntegrityError:
             raise AgreementInUse(job.agreement_id) from None
+
+    def agreement_used(self, agreement_id: str) -> bool:
+        row = self._db.read().execute("SELECT 1 FROM used_agreement WHERE agreement_id = ?",
+                                      (agreement_id.lower(),)).fetchone()
+        return row is not None
 
     def get(self, job_id: str) -> Job | None:
         row = self._db.read().execute("SELECT * FROM compute_job WHERE job_id = ?", (job_id,)).fetchone()

@@ -19,6 +19,7 @@ from provider.access.orders import OrderInvalid, OrderPending, ValidOrder, valid
 from provider.access.files import FileObjectError
 from provider.access.assets import Asset, FilesUnreadable, UnknownAsset, UnknownService
 from provider.access.service import AccessService
+from provider.auth.messages import signed_message
 from provider.auth.service import RequestAuthenticator
 from provider.auth.signatures import same_address
 from provider.compute import status as st
@@ -269,12 +270,17 @@ class ComputeService:
                     raise InvalidRequest("The order transaction is not mined yet; retry once it is.") from None
                 except OrderInvalid:
                     pass
-        fee_carrier = next((p for p, o in orders.items() if int(o.fee["validUntil"]) >= valid_until), 0)
+        # An order may be offered for reuse as it is only while its fee covers the job and it has
+        # never started a job: start refuses a used agreement, so a used order gets a fresh fee
+        # (the client reuses it with `reuseOrder`, which makes a new agreement).
+        reusable = {p for p, o in orders.items()
+                    if int(o.fee["validUntil"]) >= valid_until and not self.jobs.agreement_used(o.tx_hash)}
+        fee_carrier = min(reusable, default=0)
         entries = []
         for position, info in enumerate(items):
             chain = info.asset.chain
             order = orders.get(position)
-            if order is not None and int(order.fee["validUntil"]) >= valid_until:
+            if position in reusable:
                 entries.append({"validOrder": order.tx_hash})
                 continue
             token = self.fee_token(env, chain)
@@ -295,8 +301,10 @@ class ComputeService:
 
     def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         request = StartRequest.parse(body)
-        self.authenticator.authorize(signer=request.consumer, message=f"{request.consumer}{request.dataset['documentId']}",
-                                     nonce=request.nonce, signature=request.signature, auth_token=auth_token)
+        self.authenticator.authorize(
+            signer=request.consumer, nonce=request.nonce, signature=request.signature, auth_token=auth_token,
+            message=signed_message("computeStart", consumerAddress=request.consumer,
+                                   dataset_documentId=request.dataset["documentId"]))
         env = self.environment(request.environment)
         if env is None:
             raise WorkflowError("environment", "not_found")
@@ -379,14 +387,17 @@ class ComputeService:
     def status(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         """Signed (owner + jobId + documentId + nonce) or with an AuthToken: the full status.
         Unsigned, as ocean.js asks: only job ids, status and dates (no result names, no logs).
-        A signature by anyone but the owner is refused. The nonce is not consumed: reading
-        status changes nothing, and ocean.py polls with the same signature."""
+        A signature by anyone but the owner is refused, and a signature's nonce is consumed as
+        for every signed action: ocean.py signs status, stop and delete alike, so a status
+        signature that could be used again could delete the job (ocean.py fetches a fresh nonce
+        for every call, so its polling is unaffected)."""
         consumer = address_field(params, "consumerAddress")
         full = False
         if params.get("signature"):
-            self.authenticator.verify_signature(
-                signer=consumer, message=f"{consumer}{params.get('jobId') or ''}{params.get('documentId') or ''}",
-                nonce=params.get("nonce"), signature=params["signature"])
+            self.authenticator.authorize(
+                signer=consumer, message=signed_message("computeStatus", consumerAddress=consumer,
+                                                        jobId=params.get("jobId"), documentId=params.get("documentId")),
+                nonce=params.get("nonce"), signature=params["signature"], allow_token=False)
             full = True
         elif auth_token:
             self.authenticator.verify_token(auth_token, consumer)
@@ -397,15 +408,17 @@ class ComputeService:
             jobs = self.jobs.of_owner(to_checksum_address(consumer), params.get("documentId") or None)
         return [job.public(full=full) for job in jobs]
 
-    def _authorized_job(self, params: dict[str, Any], auth_token: str | None, message_tail: str) -> Job:
+    def _authorized_job(self, action: str, params: dict[str, Any], auth_token: str | None, **fields) -> Job:
+        """The job, once the owner's signature for `action` (or token) is checked and its nonce consumed."""
         require(params, "consumerAddress", "jobId", "nonce")
         consumer = address_field(params, "consumerAddress")
-        self.authenticator.authorize(signer=consumer, message=f"{consumer}{params['jobId']}{message_tail}",
-                                     nonce=params["nonce"], signature=params.get("signature"), auth_token=auth_token)
+        self.authenticator.authorize(
+            signer=consumer, message=signed_message(action, consumerAddress=consumer, jobId=params["jobId"], **fields),
+            nonce=params["nonce"], signature=params.get("signature"), auth_token=auth_token)
         return self._owned_job(params["jobId"], consumer)
 
     def stop(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
-        job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
+        job = self._authorized_job("computeStop", params, auth_token, documentId=params.get("documentId"))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)
         return [self.jobs.get(job.job_id).public()]
@@ -418,7 +431,7 @@ class ComputeService:
             consumer = address_field(params, "consumerAddress")
             stored = self.authenticator.nonces.current(consumer) or Decimal(0)
             params = dict(params, nonce=format_nonce(stored + 1))
-        job = self._authorized_job(params, auth_token, str(params.get("documentId") or ""))
+        job = self._authorized_job("computeDelete", params, auth_token, documentId=params.get("documentId"))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)
             raise InvalidRequest("The job is still running: it was asked to stop; delete it once it has finished.")
@@ -429,7 +442,7 @@ class ComputeService:
     def result(self, params: dict[str, Any], auth_token: str | None) -> tuple[Iterator[bytes], str, int]:
         require(params, "jobId", "index", "consumerAddress", "nonce")
         index = integer_field(params, "index", minimum=0)
-        job = self._authorized_job(params, auth_token, str(params["index"]))
+        job = self._authorized_job("computeResult", params, auth_token, index=params["index"])
         results = job.results or []
         if index >= len(results):
             raise NotFound("No result with that index for this job.")
@@ -447,7 +460,7 @@ class ComputeService:
 
     def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
         """The algorithm's output as it is written, until the job leaves the running phases."""
-        job = self._authorized_job(params, auth_token, "")
+        job = self._authorized_job("computeStreamableLogs", params, auth_token)
         return self.follow_logs(job.job_id, poll)
 
     def follow_logs(self, job_id: str, poll: float = 0.5, *, follow: bool = True) -> Iterator[bytes]:

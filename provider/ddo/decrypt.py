@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from eth_utils import is_address, to_checksum_address
 from web3.exceptions import TransactionNotFound, Web3Exception
 
+from provider.auth.messages import signed_message
 from provider.auth.service import RequestAuthenticator
 from provider.auth.signatures import same_address
 from provider.chain.client import Chains
@@ -55,7 +56,8 @@ class DecryptService:
         for name, value in (("decrypterAddress", req.decrypter_address), ("dataNftAddress", req.nft_address)):
             if not is_address(value):
                 raise ValidationError.field(name, f"The {name} field must be an address.")
-        message = f"{req.transaction_id if req.transaction_id else req.nft_address}{req.decrypter_address}{req.chain_id}"
+        message = signed_message("decrypt", transactionId_dataNftAddress=req.transaction_id or req.nft_address,
+                                 decrypterAddress=req.decrypter_address, chainId=req.chain_id)
         self.authenticator.authorize(
             signer=req.decrypter_address, message=message, nonce=req.nonce,
             signature=req.signature, auth_token=req.auth_token,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from provider.auth.messages import signed_message
 from provider.routes.common import address_field, integer_field, request_data, require, services
 from provider.stores.nonces import nonce_json
 
@@ -27,8 +28,8 @@ def create_auth_token():
     svc = services()
     # Unlike the reference, creating a token consumes the nonce: the request cannot be replayed.
     svc.authenticator.authorize(
-        signer=address, message=address, nonce=data["nonce"], signature=data["signature"], allow_token=False
-    )
+        signer=address, message=signed_message("createAuthToken", address=address), nonce=data["nonce"],
+        signature=data["signature"], allow_token=False)
     return jsonify(token=svc.tokens.create(address, expiration))
 
 
@@ -39,7 +40,7 @@ def delete_auth_token():
     address = address_field(data, "address")
     svc = services()
     svc.authenticator.authorize(
-        signer=address, message=address, nonce=data["nonce"], signature=data["signature"], allow_token=False
-    )
+        signer=address, message=signed_message("deleteAuthToken", address=address), nonce=data["nonce"],
+        signature=data["signature"], allow_token=False)
     svc.tokens.revoke(str(data["token"]), address)
     return jsonify(success="Token has been deactivated.")

@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS compute_job (
 CREATE INDEX IF NOT EXISTS compute_job_owner ON compute_job(owner);
 CREATE INDEX IF NOT EXISTS compute_job_status ON compute_job(status);
 CREATE UNIQUE INDEX IF NOT EXISTS compute_job_agreement ON compute_job(agreement_id);
+-- Every agreement (order) that ever started a job, kept when the job is deleted: one order
+-- starts one job, forever.
+CREATE TABLE IF NOT EXISTS used_agreement (
+    agreement_id TEXT PRIMARY KEY,   -- lower-case 0x-hex transaction hash
+    job_id       TEXT NOT NULL,
+    used_at      REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS asset (
     did         TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,

@@ -63,3 +63,29 @@ def test_expired_and_delete(store):
     assert store.expired(time.time(), lambda env: 500) == []
     store.delete(job.job_id)
     assert store.get(job.job_id) is None
+
+
+def test_concurrent_starts_on_one_order_make_one_job(store):
+    """Checked then created, four concurrent starts on one order made four jobs on the cluster
+    store; the create itself is now unique (an object named after the agreement)."""
+    import threading
+
+    template = queue_job(store, "1" * 32)
+    store.delete(template.job_id)  # the agreement stays used: a fresh one for this test
+    outcomes = []
+
+    def start(index):
+        job = type(template)(**{**template.__dict__, "job_id": f"{index:032x}", "agreement_id": "0x" + "77" * 32})
+        try:
+            store.create(job)
+            outcomes.append("created")
+        except AgreementInUse:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=start, args=(index,)) for index in range(2, 6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created", "refused", "refused", "refused"]
+    assert store.agreement_used("0x" + "77" * 32) and store.agreement_used(template.agreement_id)

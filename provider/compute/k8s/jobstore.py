@@ -43,6 +43,10 @@ def _body(job: Job, resource_version: str | None = None) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {"job": json.dumps(asdict(job))}}
 
 
+def _agreement_object(agreement_id: str) -> str:
+    return "c2d-agreement-" + hashlib.sha256(agreement_id.lower().encode()).hexdigest()[:40]
+
+
 class ClusterJobStore:
     def __init__(self, cluster: ClusterApi):
         self.cluster = cluster
@@ -61,15 +65,24 @@ class ClusterJobStore:
         return sorted(found, key=lambda pair: pair[0].date_created)
 
     def create(self, job: Job) -> None:
-        agreement = _labels(job)["ocean.c2d/agreement"]
-        if self._records(**{"ocean.c2d/agreement": agreement}):
-            raise AgreementInUse(job.agreement_id)
-        try:
-            self.core.create_namespaced_config_map(self.namespace, _body(job))
-        except ApiException as exc:
-            if exc.status == 409:
-                raise AgreementInUse(job.agreement_id) from None
-            raise ClusterError(f"Kubernetes API answered {exc.status}") from exc
+        """The agreement is claimed first, by creating an object named after it: the API server
+        lets one create of a name succeed, so concurrent starts on one order make one job. The
+        claim outlives the job (one order starts one job, forever)."""
+        claim = {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": _agreement_object(job.agreement_id),
+                              "labels": {"app.kubernetes.io/managed-by": MANAGED_BY, KIND_LABEL: "agreement"}},
+                 "data": {"agreement": job.agreement_id.lower(), "job": job.job_id}}
+        for body in (claim, _body(job)):
+            try:
+                self.core.create_namespaced_config_map(self.namespace, body)
+            except ApiException as exc:
+                if exc.status == 409:
+                    raise AgreementInUse(job.agreement_id) from None
+                raise ClusterError(f"Kubernetes API answered {exc.status}") from exc
+
+    def agreement_used(self, agreement_id: str) -> bool:
+        return _call(self.core.read_namespaced_config_map, _agreement_object(agreement_id), self.namespace,
+                     missing_ok=True) is not None
 
     def _read(self, job_id: str):
         item = _call(self.core.read_namespaced_config_map, object_name(job_id, "record"), self.namespace,

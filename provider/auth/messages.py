@@ -1,0 +1,52 @@
+"""Every signed message of every endpoint, in one table (pure).
+
+A classic client signs `keccak256(message + nonce)` where the message is the concatenation of
+a few request fields (`provider.auth.signatures`). Several actions sign strings of the same
+shape: ocean.py signs status, stop and delete alike (`consumer + jobId + did`), and a status
+listing without a job id (`consumer + did`) reads exactly like a compute start. So the defence
+against replaying a signature made for one action as another is the nonce: every action that
+accepts a signature consumes its nonce, atomically, before it does anything
+(`RequestAuthenticator.authorize`), so each signed message is accepted once, by one action,
+whichever it was made for. The code builds every message through `signed_message`, so what
+is verified is what this table says; `tests/security/test_signed_messages.py` replays each
+one against every other action.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SignedAction:
+    endpoint: str               # METHOD path
+    fields: tuple[str, ...]     # request fields concatenated, in order, before the nonce
+    consumes_nonce: bool = True
+
+
+SIGNED_ACTIONS: dict[str, SignedAction] = {
+    "createAuthToken": SignedAction("GET /api/services/createAuthToken", ("address",)),
+    "deleteAuthToken": SignedAction("DELETE /api/services/deleteAuthToken", ("address",)),
+    "download": SignedAction("GET /api/services/download", ("documentId",)),
+    # transactionId when the document is named by its transaction, else dataNftAddress
+    "decrypt": SignedAction("POST /api/services/decrypt", ("transactionId|dataNftAddress", "decrypterAddress",
+                                                           "chainId")),
+    "computeStart": SignedAction("POST /api/services/compute", ("consumerAddress", "dataset.documentId")),
+    "computeStatus": SignedAction("GET /api/services/compute", ("consumerAddress", "jobId", "documentId")),
+    "computeStop": SignedAction("PUT /api/services/compute", ("consumerAddress", "jobId", "documentId")),
+    "computeDelete": SignedAction("DELETE /api/services/compute", ("consumerAddress", "jobId", "documentId")),
+    "computeResult": SignedAction("GET /api/services/computeResult", ("consumerAddress", "jobId", "index")),
+    "computeStreamableLogs": SignedAction("GET /api/services/computeStreamableLogs", ("consumerAddress", "jobId")),
+}
+
+
+def signed_message(action: str, **values: Any) -> str:
+    """The message (without the nonce) a client signs for `action`, from its request fields.
+    Field names with dots or bars are passed with underscores (`dataset_documentId`,
+    `transactionId_dataNftAddress`); a missing or empty field counts as ""."""
+    spec = SIGNED_ACTIONS[action]
+    keys = [name.replace(".", "_").replace("|", "_") for name in spec.fields]
+    unknown = set(values) - set(keys)
+    if unknown:
+        raise KeyError(f"{action} signs no field {sorted(unknown)}")
+    return "".join(str(values.get(key) or "") for key in keys)
