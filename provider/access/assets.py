@@ -58,6 +58,13 @@ class AssetCatalog:
             raise UnknownAsset("Cannot resolve DID")
         return Asset(ddo, chain)
 
+    def asset_from_document(self, ddo: dict[str, Any]) -> Asset:
+        """An asset from a document kept earlier (a job's pinned algorithm), not resolved again."""
+        chain = self.chains.find(ddo.get("chainId")) if isinstance(ddo, dict) else None
+        if chain is None:
+            raise UnknownAsset("Cannot resolve DID")
+        return Asset(ddo, chain)
+
     def service(self, asset: Asset, service_id: Any) -> tuple[int, dict[str, Any]]:
         found = find_service(asset.ddo, service_id)
         if found is None:

@@ -10,6 +10,7 @@ followed) and the logs, as `results` entries with their types.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -63,8 +64,10 @@ class Provisioner:
         self.chunk = chunk
         self.file_deadline = file_deadline  # seconds one input may take to fetch, whatever its server does
 
-    def _write_file(self, obj: dict, userdata: dict, target: Path, budget: list[int], check: Callable[[], None]) -> None:
+    def _write_file(self, obj: dict, userdata: dict, target: Path, budget: list[int], check: Callable[[], None]) -> str:
+        """Fetch one file into `target`; returns the sha256 of the bytes written."""
         upstream = self.sources.open(obj, userdata, deadline=self.file_deadline)
+        digest = hashlib.sha256()
         try:
             if upstream.status != 200:
                 raise FileUnavailable(f"file server answered {upstream.status}")
@@ -74,9 +77,11 @@ class Provisioner:
                     if budget[0] < 0:
                         raise PhaseFailed("inputs are larger than the environment's disk")
                     out.write(part)
+                    digest.update(part)
                     check()
         finally:
             upstream.close()
+        return digest.hexdigest()
 
     def provision(self, spec: dict[str, Any], paths: JobPaths, disk_bytes: int, check: Callable[[], None]) -> None:
         """Write inputs, DDOs, algorithm and custom data; raises PhaseFailed with a code hint."""
@@ -104,13 +109,20 @@ class Provisioner:
         target = paths.data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
         try:
             if algorithm.get("documentId"):
-                asset = self.assets.asset(algorithm["documentId"])
+                # What runs is what was checked at start: the algorithm's document as it was then
+                # (a later update changes nothing), and its bytes must hash to what was reviewed.
+                pinned = algorithm.get("pinned")
+                asset = (self.assets.asset_from_document(pinned["ddo"]) if pinned
+                         else self.assets.asset(algorithm["documentId"]))
                 _, service = self.assets.service(asset, algorithm["serviceId"])
                 files = self.assets.service_files(asset, service)
                 if not files:
                     raise PhaseFailed("the algorithm has no file")
-                self._write_file(validate_file_object(files[0]), parse_userdata(algorithm.get("userdata")),
-                                 target, budget, check)
+                digest = self._write_file(validate_file_object(files[0]), parse_userdata(algorithm.get("userdata")),
+                                          target, budget, check)
+                if pinned and pinned.get("sha256") and digest != pinned["sha256"][0]:
+                    target.unlink(missing_ok=True)
+                    raise PhaseFailed("the algorithm's file is not the one checked when the job started; nothing ran")
                 (paths.data / "ddos" / contract.did_folder(algorithm["documentId"])).write_text(json.dumps(asset.ddo))
             else:
                 meta = algorithm["meta"]

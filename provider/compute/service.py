@@ -53,6 +53,7 @@ class AlgorithmInfo:
     container: dict[str, Any]
     files_checksum: str | None
     request: dict[str, Any]
+    file_hashes: list[str] | None = None  # sha256 of each file, as checked (published algorithms)
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,9 @@ class ComputeService:
                 except NotConsumable as exc:
                     raise WorkflowError("algorithm.credentials", exc.user_message) from None
             container = ((asset.ddo.get("metadata") or {}).get("algorithm") or {}).get("container") or {}
-            files_checksum = self._files_checksum(asset, service)
-            info = AlgorithmInfo(asset.did, asset, index, service, container, files_checksum, algorithm)
+            file_hashes = self._file_hashes(asset, service)
+            info = AlgorithmInfo(asset.did, asset, index, service, container, "".join(file_hashes), algorithm,
+                                 file_hashes)
         else:
             meta = algorithm["meta"]
             if not isinstance(meta, dict) or not (meta.get("rawcode") or meta.get("url")):
@@ -175,7 +177,7 @@ class ComputeService:
             raise WorkflowError("algorithm.container", "image_not_supported_by_environment")
         return info
 
-    def _files_checksum(self, asset: Asset, service: dict[str, Any]) -> str:
+    def _file_hashes(self, asset: Asset, service: dict[str, Any]) -> list[str]:
         try:
             files = self.access.service_files(asset, service)
             checksums = []
@@ -186,7 +188,7 @@ class ComputeService:
                 checksums.append(details.checksum)
         except (FilesUnreadable, FileObjectError, FileUnavailable):
             raise WorkflowError("algorithm", "file_unavailable") from None
-        return "".join(checksums)
+        return checksums
 
     def _input(self, item: Any, resource: str, position: int, algorithm: AlgorithmInfo, consumer: str) -> InputInfo:
         if not isinstance(item, dict) or not item.get("documentId"):
@@ -364,7 +366,8 @@ class ComputeService:
                        for i in inputs],
             "algorithm": {k: algo_request.get(k) for k in ("documentId", "serviceId", "transferTxId", "userdata", "meta")
                           if algo_request.get(k) is not None}
-            | {"algocustomdata": algo_request.get("algocustomdata", algo_request.get("algouserdata"))},
+            | {"algocustomdata": algo_request.get("algocustomdata", algo_request.get("algouserdata"))}
+            | ({"pinned": {"ddo": algorithm.asset.ddo, "sha256": algorithm.file_hashes}} if algorithm.did else {}),
             "container": {k: algorithm.container.get(k) for k in ("entrypoint", "image", "tag", "checksum")},
             "runtime": runtime.commands,
             "network": all(bool((i.service.get("compute") or {}).get("allowNetworkAccess")) for i in inputs),
