@@ -92,6 +92,7 @@ def _job_or_exit(services, job_id: str):
 
 def cmd_jobs(args) -> int:
     from provider.compute import status as st
+    from provider.compute.scheduling import outcome_summary
     from provider.errors import ProviderError
 
     services = _services()
@@ -106,9 +107,10 @@ def cmd_jobs(args) -> int:
         if args.json:
             print(json.dumps([j.public() for j in found], indent=2))
         else:
-            print(_table([[j.job_id, j.status, st.text(j.status).strip(), j.environment, j.owner,
-                           _date(j.date_created), _date(j.date_finished)] for j in found],
-                         ["JOB", "CODE", "STATUS", "ENVIRONMENT", "OWNER", "CREATED (UTC)", "FINISHED (UTC)"]))
+            print(_table([[j.job_id, j.status, st.text(j.status).strip(), outcome_summary(j.status, j.termination, j.error),
+                           j.environment, j.owner, _date(j.date_created), _date(j.date_finished)] for j in found],
+                         ["JOB", "CODE", "STATUS", "OUTCOME", "ENVIRONMENT", "OWNER", "CREATED (UTC)",
+                          "FINISHED (UTC)"]))
         return 0
     job = _job_or_exit(services, args.job)
     if job is None:
@@ -116,7 +118,8 @@ def cmd_jobs(args) -> int:
     if args.action == "show":
         body = job.public()
         body.update(did=job.did, chainId=job.chain_id, runner=job.runner, maxDuration=job.max_duration,
-                    dateStarted=_date(job.date_started))
+                    dateStarted=_date(job.date_started),
+                    outcome=outcome_summary(job.status, job.termination, job.error))
         print(json.dumps(body, indent=2))
         return 0
     if args.action == "logs":

@@ -1,13 +1,16 @@
 """Fixtures that start real things: anvil with the Ocean contracts, Redis, the app."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import threading
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import kmock
 import pytest
 import redis as redis_lib
 from eth_account.signers.local import LocalAccount
@@ -135,3 +138,23 @@ def sandbox_dir():
     os.chmod(path, 0o711)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def emulator():
+    """A fresh API server per test: the emulator's calls slow down as stored objects pile up."""
+    state = {}
+
+    def serve():
+        async def main():
+            async with kmock.KubernetesEmulator() as emu, kmock.Server(emu) as srv:
+                state.update(emu=emu, url=str(srv.url).rstrip("/"), loop=asyncio.get_running_loop())
+                await asyncio.Event().wait()
+        asyncio.run(main())
+
+    threading.Thread(target=serve, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while "url" not in state:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return state

@@ -6,8 +6,10 @@ read-only, `contract.WRITABLE` writable), and nothing else of the host: no /etc,
 /home, /root, /run, /sys, no provider files, no environment but what the job defines. It has
 its own user, PID, IPC, UTS, cgroup and network namespaces; the network namespace has only
 loopback unless the job may use the network (dataset `allowNetworkAccess` AND the environment).
-All capabilities are dropped, nested user namespaces are disabled, and the sandbox dies with
-its supervisor (--die-with-parent), so a killed provider leaves no orphan.
+All capabilities are dropped, nested user namespaces are disabled, a seccomp filter refuses
+the system calls no algorithm needs (`provider.compute.seccomp`: io_uring, bpf, keyctl, ptrace,
+mount, ...), and the sandbox dies with its supervisor (--die-with-parent), so a killed provider
+leaves no orphan.
 
 Limits, cgroups first: memory (no swap), CPU quota and a PID cap per job in its own cgroup
 (v1 or v2, whichever the host lets us write); rlimits as a second layer (file size = output
@@ -19,16 +21,20 @@ Flask and never follows a symlink the algorithm created.
 """
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import shlex
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from provider.compute import contract
+from provider.compute.seccomp import build_filter
+
+log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "ocean-c2d"
@@ -56,6 +62,7 @@ class SandboxSpec:
     uid: int | None = None              # drop to this host user first (when we are root)
     gid: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    seccomp_fd: int | None = None       # an open file with the compiled filter (`compute.seccomp`)
 
 
 def build_bwrap_args(spec: SandboxSpec) -> list[str]:
@@ -91,6 +98,8 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
+    if spec.seccomp_fd is not None:
+        args += ["--seccomp", str(spec.seccomp_fd)]
     args += ["--chdir", contract.VOLUME, "--", "/bin/sh", "-c", spec.entrypoint]
     return args
 
@@ -271,12 +280,20 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
                   poll: float = 0.25, on_start=None) -> Outcome:
     """Run the algorithm to completion, a limit, or a stop request; stdout+stderr go to log_path."""
     cgroup = Cgroup(name, spec.limits)
+    filter_fd = _seccomp_file()
+    if filter_fd is not None:
+        spec = replace(spec, seccomp_fd=filter_fd)
     command = build_command(spec, cgroup.procs_files(), cgroup_enforced=cgroup.enforced)
     started = time.time()
     timed_out = quota = stopped = False
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, close_fds=True, env={"PATH": "/usr/bin:/bin"})
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True, close_fds=True, env={"PATH": "/usr/bin:/bin"},
+                                       pass_fds=(filter_fd,) if filter_fd is not None else ())
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)  # the child has its copy
         if on_start:
             on_start(process.pid)
         try:
@@ -305,6 +322,19 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
     if directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
         quota = True
     return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
+
+
+def _seccomp_file() -> int | None:
+    """An in-memory file holding the system-call filter, for bubblewrap to read (None where the
+    architecture has no table: the sandbox then runs without the filter, and says so)."""
+    program = build_filter()
+    if program is None:
+        log.warning("no seccomp filter for this architecture; sandboxes run without one")
+        return None
+    fd = os.memfd_create("ocean-c2d-seccomp", 0)
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _kill(process: subprocess.Popen, cgroup: Cgroup) -> None:

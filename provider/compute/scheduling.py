@@ -76,3 +76,16 @@ def termination_error(termination: dict[str, Any], reason: str | None = None) ->
     if termination.get("exitCode") not in (0, None):
         return f"the algorithm exited with code {termination.get('exitCode')}"
     return None
+
+
+def outcome_summary(status: int, termination: dict[str, Any] | None, error: str | None) -> str:
+    """One word or phrase an operator reads for how a job ended ("Job finished" alone hides a
+    failed algorithm): ok, failed: <why>, or the live status."""
+    if not st.is_terminal(status):
+        return st.text(status).strip().lower()
+    termination = termination or {}
+    why = error or termination_error(termination)
+    if status == st.FINISHED and why is None:
+        return "ok"
+    return f"failed: {why or st.text(status).strip()}"
+

@@ -29,13 +29,13 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
-def add_job(job_id: str, status: int, owner: str = "0x" + "11" * 20):
+def add_job(job_id: str, status: int, owner: str = "0x" + "11" * 20, termination=None, error=None):
     services = build_services(load_settings())
     services.compute.jobs.create(Job(
         job_id=job_id, owner=owner, did="did:op:" + "0" * 64, algo_did="", agreement_id="0x" + job_id.ljust(64, "0"),
         environment="ocean-compute", chain_id=8996, status=status, date_created=1.0, date_started=None,
         date_finished=None, phase_deadline=None, max_duration=60, stop_requested=0, runner=None, spec={},
-        results=None, termination=None, error=None))
+        results=None, termination=termination, error=error))
     return services
 
 
@@ -66,6 +66,18 @@ def test_jobs_list_filters_and_show(operator_env, capsys):
     assert code == 0 and json.loads(out)["statusText"] == "Warming up"
     code, _, err = run(capsys, "jobs", "show", "nope")
     assert code == 1 and "no job nope" in err
+
+
+def test_a_failed_algorithm_shows_as_failed_not_as_finished(operator_env, capsys):
+    add_job("d4", 70, termination={"exitCode": 3, "OOMKilled": False, "timedOut": False, "stopped": False},
+            error="the algorithm exited with code 3")
+    add_job("e5", 70, termination={"exitCode": 137, "OOMKilled": True, "timedOut": False, "stopped": False})
+    add_job("f6", 70, termination={"exitCode": 0, "OOMKilled": False, "timedOut": False, "stopped": False})
+    code, out, _ = run(capsys, "jobs", "list")
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "failed: the algorithm exited with code 3" in rows["d4"]
+    assert "failed: the algorithm ran out of memory" in rows["e5"] and " ok " in rows["f6"]
+    assert json.loads(run(capsys, "jobs", "show", "e5")[1])["outcome"] == "failed: the algorithm ran out of memory"
 
 
 def test_jobs_stop_records_the_request_and_the_engine_ends_the_job(operator_env, capsys):

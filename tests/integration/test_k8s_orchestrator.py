@@ -141,7 +141,8 @@ def test_happy_path_to_status_70_with_results(rig):
     fetch_token = run_to_algorithm(rig, job_id)
     assert (rig["volume"] / "inputs" / "abc" / "0").read_text() == "1,2,3\n"  # the pod got the staged inputs
     kinds = sorted(kind for kind, _ in cluster.objects(job_id))
-    assert kinds == ["Job", "Job", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "Secret"]
+    # the fetch token, and the mark that it was used (made in one step, when it was)
+    assert kinds == ["Job", "Job", "NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "Secret", "Secret"]
     algorithm = cluster.job(job_id, "algorithm")
     assert algorithm.spec.template.spec.containers[0].image == "python@sha256:" + "ab" * 32
     # the algorithm "runs": writes its output to the volume; the pod ends; the Job completes

@@ -62,6 +62,20 @@ class ClusterApi:
         }
         _call(creators[kind], ns, obj, exists_ok=True)
 
+    def claim(self, name: str, labels: dict[str, str]) -> bool:
+        """Create an empty Secret named `name`; False when it exists. The API server lets exactly
+        one create of a name succeed, which makes this a check-and-mark in one step."""
+        self._count()
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "namespace": self.namespace, "labels": labels}}
+        try:
+            self.core.create_namespaced_secret(self.namespace, body)
+            return True
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise ClusterError(f"Kubernetes API answered {exc.status}") from exc
+
     def delete(self, kind: str, name: str) -> None:
         self._count()
         deleters = {
@@ -75,11 +89,6 @@ class ClusterApi:
     def job(self, name: str):
         self._count()
         return _call(self.batch.read_namespaced_job, name, self.namespace, missing_ok=True)
-
-    def annotate_job(self, name: str, annotations: dict[str, str]) -> None:
-        self._count()
-        _call(self.batch.patch_namespaced_job, name, self.namespace, {"metadata": {"annotations": annotations}},
-              missing_ok=True)
 
     def pods_of(self, job_name: str) -> list:
         self._count()

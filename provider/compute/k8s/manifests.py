@@ -59,7 +59,7 @@ def object_name(job_id: str, suffix: str) -> str:
     return f"c2d-{digest}-{suffix}"[:63].rstrip("-")
 
 
-def _labels(job_id: str, phase: str | None = None) -> dict[str, str]:
+def job_labels(job_id: str, phase: str | None = None) -> dict[str, str]:
     labels = {"app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": "ocean-compute",
               LABEL_JOB: label_value(job_id)}
     if phase:
@@ -103,14 +103,14 @@ def build_pvc(job_id: str, resources: JobResources, cluster: ClusterSettings) ->
         spec["storageClassName"] = cluster.storage_class
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": object_name(job_id, "data"), "namespace": cluster.namespace,
-                         "labels": _labels(job_id)},
+                         "labels": job_labels(job_id)},
             "spec": spec}
 
 
 def build_token_secret(job_id: str, phase: str, token: str, cluster: ClusterSettings) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": object_name(job_id, f"{phase}-token"), "namespace": cluster.namespace,
-                         "labels": _labels(job_id, phase)},
+                         "labels": job_labels(job_id, phase)},
             "stringData": {"token": token}}
 
 
@@ -132,12 +132,12 @@ def _job(job_id: str, phase: str, pod_spec: dict[str, Any], deadline: int, clust
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": object_name(job_id, phase), "namespace": cluster.namespace,
-                     "labels": _labels(job_id, phase), "annotations": dict(annotations or {})},
+                     "labels": job_labels(job_id, phase), "annotations": dict(annotations or {})},
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": int(deadline),
             "ttlSecondsAfterFinished": cluster.ttl_seconds_after_finished,
-            "template": {"metadata": {"labels": _labels(job_id, phase)}, "spec": pod_spec},
+            "template": {"metadata": {"labels": job_labels(job_id, phase)}, "spec": pod_spec},
         },
     }
 
@@ -215,7 +215,7 @@ def build_algorithm_network_policy(job_id: str, cluster: ClusterSettings) -> dic
     """Deny all traffic in and out of the algorithm pod (no DNS either)."""
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": object_name(job_id, "algorithm-deny"), "namespace": cluster.namespace,
-                         "labels": _labels(job_id, "algorithm")},
+                         "labels": job_labels(job_id, "algorithm")},
             "spec": {"podSelector": {"matchLabels": {LABEL_JOB: label_value(job_id), LABEL_PHASE: "algorithm"}},
                      "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}}
 
@@ -224,7 +224,7 @@ def build_phase_network_policy(job_id: str, phase: str, cluster: ClusterSettings
     """Fetch and publish pods may talk only to the provider's pods (and resolve names)."""
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": object_name(job_id, f"{phase}-egress"), "namespace": cluster.namespace,
-                         "labels": _labels(job_id, phase)},
+                         "labels": job_labels(job_id, phase)},
             "spec": {
                 "podSelector": {"matchLabels": {LABEL_JOB: label_value(job_id), LABEL_PHASE: phase}},
                 "policyTypes": ["Ingress", "Egress"],

@@ -32,7 +32,8 @@ from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.k8s.cluster import ClusterApi, ClusterError
 from provider.compute.k8s.manifests import (
-    ANNOTATION_PREFIX, LABEL_JOB, MANAGED_BY, ClusterSettings, JobResources, job_objects, label_value, object_name,
+    ANNOTATION_PREFIX, LABEL_JOB, MANAGED_BY, ClusterSettings, JobResources, job_labels, job_objects, label_value,
+    object_name,
 )
 from provider.compute.pipeline import Provisioner, publish
 from provider.compute.scheduling import (
@@ -43,7 +44,6 @@ from provider.config import ComputeSettings
 log = logging.getLogger(__name__)
 LEASE_NAME = "ocean-provider-compute"
 TOKEN_HASH = ANNOTATION_PREFIX + "token-sha256"
-TOKEN_USED = ANNOTATION_PREFIX + "token-used"
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,9 @@ class KubernetesJobEngine(JobEngine):
     # ---- tokens for the internal endpoints -----------------------------------------------
 
     def check_phase_token(self, job_id: str, phase: str, token: str) -> bool:
-        """True once: the token of this job's live phase Job, not used before."""
+        """True once: the token of this job's live phase Job, not used before. Using it is one
+        atomic step, the create of an object named after it (`ClusterApi.claim`): of two requests
+        carrying the token at once, one gets the bundle."""
         job = self.store.get(job_id)
         expected_status = {"fetch": st.CONFIGURING, "publish": st.PUBLISHING}.get(phase)
         if job is None or job.status != expected_status or not token:
@@ -296,12 +298,9 @@ class KubernetesJobEngine(JobEngine):
         k8s_job = self.cluster.job(object_name(job_id, phase))
         annotations = (k8s_job.metadata.annotations or {}) if k8s_job is not None else {}
         expected = annotations.get(TOKEN_HASH)
-        if not expected or annotations.get(TOKEN_USED) == "true":
+        if not expected or not hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest()):
             return False
-        if not hmac.compare_digest(expected, hashlib.sha256(token.encode()).hexdigest()):
-            return False
-        self.cluster.annotate_job(object_name(job_id, phase), {TOKEN_USED: "true"})
-        return True
+        return self.cluster.claim(object_name(job_id, f"{phase}-token-used"), job_labels(job_id, phase))
 
 
 def _parse_time(value) -> float | None:
