@@ -191,6 +191,32 @@ def _sync_with_progress(indexer, head: int, print_fn: Callable[[str], None]) -> 
     return True
 
 
+def cmd_engine(args) -> int:
+    """The compute engine alone (started and restarted by the gunicorn master): it runs until
+    SIGTERM, then gives running jobs SHUTDOWN_GRACE seconds and lets go of its lease."""
+    import signal
+    import threading
+
+    services = _services()
+    if services.engine is None:
+        print("compute is disabled (COMPUTE_ENABLED=false): no engine to run", file=sys.stderr)
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    parent = os.getppid()
+    services.engine.start()
+    print(f"compute engine running ({services.settings.compute.engine}), pid {os.getpid()}", flush=True)
+    # Ends on SIGTERM, or when the provider that started it is gone (even killed): an engine
+    # nobody supervises would go on running jobs no server answers for.
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            print("the provider that started this engine is gone; stopping", file=sys.stderr, flush=True)
+            break
+    services.engine.shutdown(grace=services.settings.shutdown_grace)
+    return 0
+
+
 def cmd_run(args) -> int:
     if not args.production:
         from provider.devtools.run import main as run_main
@@ -241,6 +267,9 @@ def parser() -> argparse.ArgumentParser:
     stop.add_argument("job")
     stop.add_argument("--wait", type=float, default=30, help="seconds to wait for the job to end")
     jobs.set_defaults(handler=cmd_jobs)
+
+    engine = commands.add_parser("engine", help="run the compute engine alone (the provider's master starts it)")
+    engine.set_defaults(handler=cmd_engine)
 
     index = commands.add_parser("index", help="chain index")
     index_actions = index.add_subparsers(dest="action", required=True)

@@ -353,6 +353,7 @@ class ServerSettings:
     workers: int = 2            # gunicorn worker processes
     worker_timeout: int = 300   # seconds a worker may be silent (downloads and results stream long)
     threads: int = 1            # threads per worker
+    compute_enabled: bool = True  # whether the master starts the compute engine process
 
 
 def _log_format(raw) -> str:
@@ -372,6 +373,7 @@ def _server_settings(raw) -> ServerSettings:
         workers=raw.number("provider", "workers", int),
         worker_timeout=raw.number("provider", "worker_timeout", int),
         threads=raw.number("provider", "threads", int),
+        compute_enabled=raw.flag("compute", "enabled"),
     )
 
 

@@ -1,5 +1,8 @@
 """gunicorn settings and hooks for the provider: `gunicorn -c python:provider.gunicorn_conf provider.wsgi:app`.
 
+Compute: the master starts the engine in a process of its own (`provider.supervisor`) and
+stops it last, so no job dies with a request worker.
+
 Graceful shutdown: on SIGTERM gunicorn stops accepting connections and lets each worker finish
 its requests; then `worker_exit` stops that worker's indexer and compute scheduler, lets its
 running compute jobs finish for SHUTDOWN_GRACE seconds, and releases its leases, so another
@@ -15,9 +18,12 @@ import shutil
 import tempfile
 
 from provider.config import load_server_settings
+from provider.supervisor import EngineSupervisor
 
 # config.ini with environment overrides, as the workers read them (SHUTDOWN_GRACE, LOG_FORMAT).
 _server = load_server_settings()
+# The compute engine runs in its own process, started and restarted by the master.
+_engine = EngineSupervisor()
 
 timeout = _server.worker_timeout  # downloads and results stream for long
 graceful_timeout = int(_server.shutdown_grace) + 10
@@ -56,6 +62,12 @@ def on_starting(server) -> None:
         os.makedirs(folder, exist_ok=True)
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ocean-provider-metrics-")
+    if _server.compute_enabled:
+        _engine.start()  # before the workers fork: they inherit ENGINE_SUPERVISED
+
+
+def on_exit(server) -> None:
+    _engine.stop(_server.shutdown_grace)
 
 
 def post_worker_init(worker) -> None:

@@ -33,6 +33,7 @@ from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
 from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
 from provider.stores.leases import Leases
 from provider.stores.sqlite import Database
+from provider.supervisor import engine_is_supervised
 
 
 @dataclass
@@ -58,7 +59,8 @@ class ProviderServices:
             thread = IndexerThread(self.indexers, self.settings.indexer.poll_interval)
             thread.start()
             self.background.append(thread)
-        if self.engine is not None and self.engine not in self.background:
+        if self.engine is not None and self.engine not in self.background and not engine_is_supervised():
+            # Without a supervisor (a bare `create_app` with background work) the engine runs here.
             self.engine.start()
             self.background.append(self.engine)
 

@@ -29,6 +29,7 @@ from provider.compute.scheduling import (
 )
 from provider.config import ComputeSettings
 from provider.stores.leases import Leases
+from provider.supervisor import engine_is_supervised
 
 log = logging.getLogger(__name__)
 LEASE = "compute-scheduler"
@@ -53,7 +54,11 @@ class LocalSandboxEngine(JobEngine):
         self._lock = threading.Lock()
 
     def ready(self) -> bool:
-        return shutil.which("bwrap") is not None
+        """bubblewrap is there, and (when the engine runs in its own process) that process holds
+        the scheduler lease, i.e. it is alive."""
+        if shutil.which("bwrap") is None:
+            return False
+        return not engine_is_supervised() or self.leases.holder_of(LEASE) is not None
 
     # ---- the lease and shutdown ----------------------------------------------------------
 
