@@ -14,7 +14,10 @@ leaves no orphan.
 Limits, cgroups first: memory (no swap), CPU quota and a PID cap per job in its own cgroup
 (v1 or v2, whichever the host lets us write); rlimits as a second layer (file size = output
 quota, open files, no core dumps, and where no cgroup is available: processes, address space,
-CPU time). Wall-clock time and the total output size are enforced by the supervisor.
+CPU time). Outputs and logs live on a filesystem of their own of the environment's disk size
+and file count (`compute.volume`), so the kernel enforces the disk; where that cannot be made
+(not root, no loop devices) the supervisor watches the outputs' size instead. Wall-clock time
+is enforced by the supervisor.
 
 `build_command` is pure; `Cgroup` and `run_sandboxed` do the I/O. This module never imports
 Flask and never follows a symlink the algorithm created.
@@ -33,6 +36,7 @@ from pathlib import Path
 
 from provider.compute import contract
 from provider.compute.seccomp import build_filter
+from provider.compute.volume import QuotaVolume
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class Limits:
     output_bytes: int
     tmp_bytes: int = 64 * 1024 * 1024
     open_files: int = 256
+    max_files: int = 10000      # files and folders the algorithm may create (its volume's inodes)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class SandboxSpec:
     gid: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     seccomp_fd: int | None = None       # an open file with the compiled filter (`compute.seccomp`)
+    writable_root: Path | None = None   # where the writable folders are bound from (a quota volume)
 
 
 def build_bwrap_args(spec: SandboxSpec) -> list[str]:
@@ -80,7 +86,7 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
     for folder in contract.READ_ONLY:
         args += ["--ro-bind", str(data / folder), f"{contract.VOLUME}/{folder}"]
     for folder in contract.WRITABLE:
-        args += ["--bind", str(data / folder), f"{contract.VOLUME}/{folder}"]
+        args += ["--bind", str((spec.writable_root or data) / folder), f"{contract.VOLUME}/{folder}"]
     args += ["--dir", "/opt/runtime/bin"]
     if spec.network:
         args[2:2] = ["--share-net"]
@@ -280,6 +286,10 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
                   poll: float = 0.25, on_start=None) -> Outcome:
     """Run the algorithm to completion, a limit, or a stop request; stdout+stderr go to log_path."""
     cgroup = Cgroup(name, spec.limits)
+    volume = QuotaVolume.create(spec.data_dir.parent, spec.limits.output_bytes, spec.limits.max_files, spec.uid,
+                                spec.gid)
+    if volume is not None:
+        spec = replace(spec, writable_root=volume.mountpoint)
     filter_fd = _seccomp_file()
     if filter_fd is not None:
         spec = replace(spec, seccomp_fd=filter_fd)
@@ -300,8 +310,8 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
             while process.poll() is None:
                 if time.time() - started > spec.limits.wall_seconds:
                     timed_out = True
-                elif directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
-                    quota = True
+                elif volume is None and directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
+                    quota = True  # without a quota volume, the size is watched instead
                 elif should_stop():
                     stopped = True
                 if timed_out or quota or stopped:
@@ -318,8 +328,14 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
             oom = cgroup.oom_killed()
             cgroup.kill_all()
             cgroup.remove()
+    if volume is not None:
+        quota = quota or volume.full()
+        try:
+            volume.copy_out(spec.data_dir)
+        finally:
+            volume.remove()
     # A single file stops at the RLIMIT_FSIZE cap (= the quota): reaching it counts as exceeding it.
-    if directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
+    elif directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
         quota = True
     return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
 
