@@ -80,6 +80,7 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
         "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
         "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--proc", "/proc", "--dev", "/dev",
+        "--size", str(spec.limits.tmp_bytes), "--tmpfs", "/dev/shm",
         "--size", str(spec.limits.tmp_bytes), "--tmpfs", "/tmp",
         "--dir", contract.VOLUME,
     ]
@@ -104,6 +105,9 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
+    # Nothing else is writable: the sandbox's own root and /dev are tmpfs without a size, so they
+    # are made read-only once everything is mounted (/tmp and /dev/shm are small mounts of their own).
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     if spec.seccomp_fd is not None:
         args += ["--seccomp", str(spec.seccomp_fd)]
     args += ["--chdir", contract.VOLUME, "--", "/bin/sh", "-c", spec.entrypoint]

@@ -59,3 +59,30 @@ def test_what_fits_is_copied_out_and_the_volume_is_gone(sandbox_dir):
     assert outcome.exit_code == 0 and not outcome.quota_exceeded
     assert (paths.data / "outputs" / "small").read_text() == "ok"
     assert not (paths.root / "volume.img").exists() and not os.path.ismount(paths.root / "volume")
+
+
+def test_nothing_else_in_the_sandbox_is_writable_or_unbounded(sandbox_dir):
+    """/dev/shm held 200 MiB under a 64 MiB memory limit without cgroups; / and /dev were
+    writable tmpfs without a size."""
+    code = """
+    import json, os
+    result = {}
+    for path in ("/rootfile", "/dev/x", "/data/x", "/usr/x"):
+        try:
+            open(path, "w").write("x"); result[path] = "writable"
+        except OSError as exc:
+            result[path] = exc.strerror
+    try:
+        for index in range(50):  # 200 MiB in files below the per-file size limit
+            with open(f"/dev/shm/fill{index}", "wb") as f:
+                f.write(b"z" * 4 * 1024 * 1024)
+        result["shm"] = "200 MiB"
+    except OSError as exc:
+        result["shm"] = exc.strerror
+    json.dump(result, open("/data/outputs/report.json", "w"))
+    """
+    outcome, paths, log = run(sandbox_dir, code, output=8 * MIB)
+    import json
+    result = json.loads((paths.data / "outputs" / "report.json").read_text())
+    assert all(result[p] == "Read-only file system" for p in ("/rootfile", "/dev/x", "/data/x", "/usr/x")), result
+    assert result["shm"] == "No space left on device"
