@@ -74,6 +74,7 @@ _ENV: dict[tuple[str, str], str] = {
     ("compute", "provision_timeout"): "COMPUTE_PROVISION_TIMEOUT",
     ("compute", "publish_timeout"): "COMPUTE_PUBLISH_TIMEOUT",
     ("compute", "enabled"): "COMPUTE_ENABLED",
+    ("compute", "unsafe_no_cgroups"): "COMPUTE_UNSAFE_NO_CGROUPS",
     ("compute.kubernetes", "namespace"): "K8S_NAMESPACE",
     ("compute.kubernetes", "provider_image"): "K8S_PROVIDER_IMAGE",
     ("compute.kubernetes", "internal_url"): "K8S_INTERNAL_URL",
@@ -166,6 +167,7 @@ class ComputeSettings:
     provision_timeout: float
     publish_timeout: float
     environments: tuple[Environment, ...] = ()
+    unsafe_no_cgroups: bool = False  # run jobs even where the host cannot isolate them (loudly logged)
     kubernetes: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def environment(self, env_id: str) -> Environment | None:
@@ -509,6 +511,7 @@ def _compute_settings(raw, parser) -> ComputeSettings:
         provision_timeout=raw.number("compute", "provision_timeout"),
         publish_timeout=raw.number("compute", "publish_timeout"),
         environments=load_environments(parser),
+        unsafe_no_cgroups=raw.flag("compute", "unsafe_no_cgroups"),
         kubernetes=_cluster_settings(raw),
     )
 

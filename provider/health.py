@@ -33,6 +33,14 @@ def cached_readiness(services: ProviderServices) -> dict[str, bool]:
     return dict(checks)
 
 
+def unready_reasons(services: ProviderServices) -> dict[str, str]:
+    """Why a check fails, where the reason says what to fix (and names nothing secret)."""
+    reasons = {}
+    if services.engine is not None and (reason := services.engine.why_not_runnable()):
+        reasons["engine"] = reason
+    return reasons
+
+
 def readiness(services: ProviderServices) -> dict[str, bool]:
     checks: dict[str, bool] = {}
     for chain in services.chains:

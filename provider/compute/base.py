@@ -142,6 +142,10 @@ class JobEngine(TickingEngine):
     def ready(self) -> bool:
         raise NotImplementedError
 
+    def why_not_runnable(self) -> str | None:
+        """Why this engine cannot run jobs on this host (None: it can)."""
+        return None
+
     def check_phase_token(self, job_id: str, phase: str, token: str) -> bool:
         return False
 

@@ -23,7 +23,9 @@ from provider.compute.base import JobEngine
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import JobPaths, Provisioner, publish
-from provider.compute.sandbox import Cgroup, Limits, SandboxSpec, run_sandboxed, sandbox_identity
+from provider.compute.sandbox import (
+    Cgroup, Limits, SandboxSpec, isolation_problems, run_sandboxed, sandbox_identity,
+)
 from provider.compute.scheduling import (
     GIB, STOPPED_BY_OWNER, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
 )
@@ -52,11 +54,24 @@ class LocalSandboxEngine(JobEngine):
         os.chmod(settings.jobs_path, 0o711)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self.isolation_problems = isolation_problems(settings.sandbox_user)
+
+    def why_not_runnable(self) -> str | None:
+        """Why jobs cannot run here, or None. COMPUTE_UNSAFE_NO_CGROUPS runs them anyway."""
+        if self.isolation_problems and not self.settings.unsafe_no_cgroups:
+            return "; ".join(self.isolation_problems)
+        return None
+
+    def start(self) -> None:
+        if self.isolation_problems and self.settings.unsafe_no_cgroups:
+            log.critical("COMPUTE_UNSAFE_NO_CGROUPS=true: running algorithms without full isolation (%s)",
+                         "; ".join(self.isolation_problems))
+        super().start()
 
     def ready(self) -> bool:
         """bubblewrap is there, and (when the engine runs in its own process) that process holds
         the scheduler lease, i.e. it is alive."""
-        if shutil.which("bwrap") is None:
+        if self.why_not_runnable() is not None:
             return False
         return not engine_is_supervised() or self.leases.holder_of(LEASE) is not None
 
@@ -87,6 +102,11 @@ class LocalSandboxEngine(JobEngine):
     # ---- the adapter -----------------------------------------------------------------------
 
     def _started(self, job: Job) -> None:
+        reason = self.why_not_runnable()
+        if reason is not None:  # start refuses such jobs; one admitted before a change still may not run
+            self._finish(job.job_id, st.RUN_FAILED, error=f"this provider cannot isolate algorithms: {reason}",
+                         results=[])
+            return
         thread = threading.Thread(target=self._run_job, args=(job.job_id,), name=f"job-{job.job_id[:8]}",
                                   daemon=True)
         with self._lock:

@@ -27,6 +27,9 @@ class ComputeEngine(Protocol):
     def ready(self) -> bool:
         """Can this engine run jobs now (bubblewrap present; the cluster's API answers)?"""
 
+    def why_not_runnable(self) -> str | None:
+        """Why the host cannot run jobs safely (no cgroups, not root), or None."""
+
     def paths(self, job_id: str) -> JobPaths:
         """The job's folder on the provider (results and logs)."""
 

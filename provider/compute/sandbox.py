@@ -28,6 +28,7 @@ import logging
 import os
 import pwd
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -267,6 +268,22 @@ def sandbox_identity(user: str) -> tuple[int | None, int | None]:
         return entry.pw_uid, entry.pw_gid
     except KeyError:
         return 65534, 65534  # nobody: still unprivileged, though shared
+
+
+def isolation_problems(sandbox_user: str) -> list[str]:
+    """What keeps this host from isolating algorithms as promised (empty when nothing does):
+    without a cgroup, memory in tmpfs and processes are not limited; without root, algorithms
+    would run as the provider's own user."""
+    problems = []
+    if shutil.which("bwrap") is None:
+        problems.append("bubblewrap is not installed")
+    probe = Cgroup(f"probe-{os.getpid()}-{time.monotonic_ns()}", Limits(64 * 1024 * 1024, 1, 8, 1, 1))
+    if not probe.enforced:
+        problems.append("no writable cgroup: memory, CPU and process limits cannot be enforced")
+    probe.remove()
+    if sandbox_identity(sandbox_user)[0] is None:
+        problems.append("the provider does not run as root: algorithms would run as its own user")
+    return problems
 
 
 def directory_size(path: Path) -> int:

@@ -35,6 +35,7 @@ from provider.compute.validation import (
 )
 from provider.config import Settings
 from provider.errors import (
+    DependencyUnavailable,
     InvalidRequest,
     NotFound,
     ProviderError,
@@ -238,6 +239,7 @@ class ComputeService:
     # ---- initializeCompute ---------------------------------------------------------------
 
     def initialize(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._require_runnable()  # before anyone pays for a job that could not run
         compute = body.get("compute") if isinstance(body.get("compute"), dict) else {}
         missing = {}
         if not isinstance(body.get("datasets"), list) or not body["datasets"]:
@@ -301,7 +303,13 @@ class ComputeService:
 
     # ---- start ---------------------------------------------------------------------------
 
+    def _require_runnable(self) -> None:
+        reason = self.engine.why_not_runnable()
+        if reason is not None:
+            raise DependencyUnavailable(f"Compute cannot run safely on this provider now: {reason}.")
+
     def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        self._require_runnable()
         request = StartRequest.parse(body)
         self.authenticator.authorize(
             signer=request.consumer, nonce=request.nonce, signature=request.signature, auth_token=auth_token,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from provider import metrics as provider_metrics
-from provider.health import cached_readiness
+from provider.health import cached_readiness, unready_reasons
 from provider.routes.common import services
 
 bp = Blueprint("ops", __name__)
@@ -19,7 +19,10 @@ def health():
 def ready():
     checks = cached_readiness(services())
     ok = all(checks.values())
-    return jsonify(ready=ok, checks=checks), 200 if ok else 503
+    body = {"ready": ok, "checks": checks}
+    if not ok:
+        body["reasons"] = unready_reasons(services())
+    return jsonify(body), 200 if ok else 503
 
 
 @bp.get("/metrics")
