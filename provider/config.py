@@ -81,6 +81,7 @@ _ENV: dict[tuple[str, str], str] = {
     ("compute.kubernetes", "storage_class"): "K8S_STORAGE_CLASS",
     ("compute.kubernetes", "image_pull_secret"): "K8S_IMAGE_PULL_SECRET",
     ("compute.kubernetes", "node_selector"): "K8S_NODE_SELECTOR",
+    ("compute.kubernetes", "seccomp_profile"): "K8S_SECCOMP_PROFILE",
     ("development", "mnemonic"): "DEV_MNEMONIC",
     ("development", "provider_account_index"): "DEV_PROVIDER_ACCOUNT_INDEX",
     ("development", "allow_non_public_ip"): "DEV_ALLOW_NON_PUBLIC_IP",
@@ -154,6 +155,9 @@ class ClusterSettings:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: tuple[dict[str, Any], ...] = ()
     image_pull_secret: str | None = None
+    # A seccomp profile on the nodes (relative to the kubelet's seccomp folder) for algorithm pods;
+    # None keeps RuntimeDefault. deploy/kubernetes/seccomp/ocean-c2d.json is the sandbox's list.
+    seccomp_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -527,4 +531,5 @@ def _cluster_settings(raw):
         storage_class=raw.text("compute.kubernetes", "storage_class") or None,
         image_pull_secret=raw.text("compute.kubernetes", "image_pull_secret") or None,
         node_selector=node_selector,
+        seccomp_profile=raw.text("compute.kubernetes", "seccomp_profile") or None,
     )

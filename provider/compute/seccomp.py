@@ -85,3 +85,18 @@ def build_filter(machine: str | None = None) -> bytes | None:
             else:  # jne: jump to the label when not equal
                 out.append(_insn(_JEQ_K, 0, offset, value))
     return b"".join(out)
+
+
+def container_profile() -> dict:
+    """The same blocklist as a seccomp profile in the OCI/Docker JSON format, for the Kubernetes
+    algorithm pod (`securityContext.seccompProfile: Localhost`, where the cluster's nodes carry
+    it: `deploy/kubernetes/seccomp/ocean-c2d.json`)."""
+    return {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [
+            {"names": sorted(BLOCKED_X86_64), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM},
+            {"names": sorted(ENOSYS_X86_64), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSYS},
+        ],
+    }
+

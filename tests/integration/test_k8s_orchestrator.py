@@ -312,9 +312,10 @@ def test_a_job_change_wakes_the_orchestrator_before_its_interval(rig):
     object.__setattr__(engine.settings, "scheduler_interval", 60.0)  # polling alone would wait a minute
     engine.start()
     try:
-        wait = time.monotonic() + 5
+        wait = time.monotonic() + 30  # a loaded machine can take a while to open the watch
         while "RELIST" not in getattr(engine, "watch_events", []) and time.monotonic() < wait:
             time.sleep(0.05)
+        assert "RELIST" in engine.watch_events
         started = time.monotonic()
         cluster.complete(job_id, "fetch")
         while store.get(job_id).status != st.RUNNING and time.monotonic() - started < 20:

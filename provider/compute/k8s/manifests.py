@@ -91,6 +91,13 @@ def _restricted_container_context() -> dict[str, Any]:
             "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
+def _algorithm_seccomp(cluster: ClusterSettings) -> dict[str, str]:
+    """The runtime's default filter, or the sandbox's own list where the nodes carry it."""
+    if cluster.seccomp_profile:
+        return {"type": "Localhost", "localhostProfile": cluster.seccomp_profile}
+    return {"type": "RuntimeDefault"}
+
+
 def _pod_security_context() -> dict[str, Any]:
     return {"runAsNonRoot": True, "runAsUser": SANDBOX_UID, "runAsGroup": SANDBOX_UID, "fsGroup": SANDBOX_UID,
             "seccompProfile": {"type": "RuntimeDefault"}}
@@ -201,7 +208,7 @@ def build_algorithm_job(job_id: str, container: dict[str, Any], entrypoint: str,
             "env": [{"name": k, "value": v} for k, v in environment.items()],
             "volumeMounts": mounts,
             "resources": {"requests": dict(limits), "limits": dict(limits)},
-            "securityContext": _restricted_container_context(),
+            "securityContext": _restricted_container_context() | {"seccompProfile": _algorithm_seccomp(cluster)},
         }],
         "volumes": [
             {"name": "data", "persistentVolumeClaim": {"claimName": object_name(job_id, "data")}},
