@@ -49,9 +49,13 @@ class LocalSandboxEngine(JobEngine):
         self.lease_seconds = lease_seconds
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.uid, self.gid = sandbox_identity(settings.sandbox_user)
-        # Job folders must be traversable (not listable) by the sandbox user.
+        # Job folders are traversable (not listable) by the sandbox's group, and nobody else.
         settings.jobs_path.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.jobs_path, 0o711)
+        if self.gid is not None:
+            os.chown(settings.jobs_path, -1, self.gid)
+            os.chmod(settings.jobs_path, 0o710)
+        else:
+            os.chmod(settings.jobs_path, 0o700)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self.isolation_problems = isolation_problems(settings.sandbox_user)
@@ -171,6 +175,7 @@ class LocalSandboxEngine(JobEngine):
                 status, error = provisioning_outcome(failure)
                 self._finish(job_id, status, error=error, results=publish(paths))
                 return
+            paths.seal_inputs(self.gid)
             self.store.update(job_id, status=st.PROVISIONED)
             if not self.store.update(job_id, expect_status=st.PROVISIONED, status=st.RUNNING, phase_deadline=None):
                 return

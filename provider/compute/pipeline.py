@@ -41,19 +41,43 @@ class JobPaths:
         return self.root / "provider"
 
     def create(self, sandbox_uid: int | None, sandbox_gid: int | None) -> None:
+        """The job's folders, open to the provider and (for reading) to the sandbox's group only:
+        a publisher's data is no other host user's to read."""
         for sub in contract.FOLDERS:
             (self.data / sub).mkdir(parents=True, exist_ok=True)
         self.provider_logs.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o711)
-        os.chmod(self.data, 0o755)
-        if sandbox_uid is not None:
-            for writable in contract.WRITABLE:
+        os.chmod(self.provider_logs, 0o700)
+        for folder, mode in ((self.root, 0o710), (self.data, 0o750)):
+            _restrict(folder, sandbox_gid, mode)
+        for writable in contract.WRITABLE:
+            if sandbox_uid is not None:
                 os.chown(self.data / writable, sandbox_uid, sandbox_gid)
-                os.chmod(self.data / writable, 0o700)
+            os.chmod(self.data / writable, 0o700)
+
+    def seal_inputs(self, sandbox_gid: int | None) -> None:
+        """Provisioned inputs, algorithm and DDOs: readable by the sandbox's group, nobody else
+        (files 0640, the algorithm 0750, folders 0750; 0600/0700 without a sandbox user)."""
+        algorithm = self.data / contract.ALGORITHM_PATH.removeprefix(contract.VOLUME + "/")
+        for top in contract.READ_ONLY:
+            for folder, _, files in os.walk(self.data / top):
+                _restrict(Path(folder), sandbox_gid, 0o750)
+                for name in files:
+                    path = Path(folder) / name
+                    if not path.is_symlink():
+                        _restrict(path, sandbox_gid, 0o750 if path == algorithm else 0o640)
 
     def log(self, name: str, line: str) -> None:
         with open(self.provider_logs / name, "a") as handle:
             handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+
+def _restrict(path: Path, group: int | None, mode: int) -> None:
+    """`mode` for the owner and `group`; without a group, the owner's bits alone."""
+    if group is None:
+        os.chmod(path, mode & 0o700)
+        return
+    os.chown(path, -1, group)
+    os.chmod(path, mode)
 
 
 class Provisioner:
