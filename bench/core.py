@@ -80,7 +80,8 @@ def main() -> int:
         ensure_deployed(make_web3(anvil.url), MNEMONIC, tmp / "address.json")
         env = provider_env(anvil.url, tmp, INDEXER_ENABLED="false")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
-        baseline, baseline_url = start_gunicorn("bench.baseline_app:app", env)
+        # the trivial app has no compute engine process beside it (the provider's is part of its cost)
+        baseline, baseline_url = start_gunicorn("bench.baseline_app:app", dict(env, COMPUTE_ENABLED="false"))
         try:
             user = Account.create().address
             many = 100_000  # bounded by time; the list only needs to be long enough

@@ -211,7 +211,8 @@ def main() -> int:
             provider.wait()
 
     # Baseline: the same clients and gunicorn settings against a trivial Flask app.
-    baseline_proc, baseline_url = start_gunicorn("bench.baseline_app:app", dict(os.environ), workers=args.workers)
+    baseline_proc, baseline_url = start_gunicorn("bench.baseline_app:app", dict(os.environ, COMPUTE_ENABLED="false"),
+                                                 workers=args.workers)
     try:
         trivial = [[("baseline", "/")] * per_client_count for _ in range(args.clients)]
         baseline = run_clients(baseline_url, trivial, args.baseline_seconds)
