@@ -53,10 +53,11 @@ class OrderEvidence:
 
 @dataclass(frozen=True)
 class ValidOrder:
-    tx_hash: str
+    tx_hash: str                  # the order (for a reuse: the original order it reuses)
     order: dict[str, Any]
     fee: dict[str, Any]
     fee_data: dict[str, Any]
+    agreement_tx: str = ""        # the transaction the client named: a reuse is a new agreement
 
 
 def normalise_tx_id(tx_id: str) -> str:
@@ -120,7 +121,7 @@ def check_order(
         raise OrderInvalid("The order has expired.")
     if not (same_address(order["consumer"], sender) or same_address(order["payer"], sender)):
         raise OrderInvalid("sender of order transaction is not the consumer or the payer of the order.")
-    return ValidOrder(evidence.order_tx_hash, dict(order), dict(fee), data)
+    return ValidOrder(evidence.order_tx_hash, dict(order), dict(fee), data, evidence.tx_hash)
 
 
 def _receipt(chain: ChainClient, tx_hash: str, wait: float | None = None):

@@ -278,7 +278,7 @@ class ComputeService:
         # never started a job: start refuses a used agreement, so a used order gets a fresh fee
         # (the client reuses it with `reuseOrder`, which makes a new agreement).
         reusable = {p for p, o in orders.items()
-                    if int(o.fee["validUntil"]) >= valid_until and not self.jobs.agreement_used(o.tx_hash)}
+                    if int(o.fee["validUntil"]) >= valid_until and not self.jobs.agreement_used(o.agreement_tx)}
         fee_carrier = min(reusable, default=0)
         entries = []
         for position, info in enumerate(items):
@@ -353,7 +353,7 @@ class ComputeService:
         """(agreement id, seconds the job may run): a paid environment needs an order whose fee
         covers the environment's price for the time until the fee's validUntil."""
         if env.free:
-            return orders[0].tx_hash, env.max_job_duration
+            return orders[0].agreement_tx, env.max_job_duration
         valid_until = max(int(o.fee["validUntil"]) for o in orders)
         token = self.fee_token(env, chain)
         required = compute_fee(env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
@@ -361,7 +361,7 @@ class ComputeService:
                   and int(o.fee["providerFeeAmount"]) >= required and (o.fee_data.get("environment") == env.id)]
         if not paying or valid_until <= now:
             raise WorkflowError("order", "fees_not_paid")
-        return paying[-1].tx_hash, int(min(env.max_job_duration, valid_until - now))
+        return paying[-1].agreement_tx, int(min(env.max_job_duration, valid_until - now))
 
     def _new_job(self, consumer: str, env: Environment, algorithm: AlgorithmInfo, inputs: list[InputInfo],
                  agreement: str, max_duration: int, now: float) -> Job:

@@ -75,16 +75,17 @@ environment = ocean.compute.get_free_c2d_environment(compute_service.service_end
 step("environment", environment["id"])
 
 
-def order_and_start(custom=None):
-    """New compute inputs each time: one order starts one job on this provider."""
-    dataset = ComputeInput(cddo, compute_service)
-    algorithm = ComputeInput(algo_ddo, algo_ddo.services[0])
+def order_and_start(custom=None, inputs=None):
+    """New compute inputs, or (`inputs`) the ones a job already used, as ocean.py documents
+    for a second job: pay_for_compute_service sees their order and reuses it."""
+    dataset, algorithm = inputs or (ComputeInput(cddo, compute_service), ComputeInput(algo_ddo, algo_ddo.services[0]))
     datasets, algorithm = ocean.assets.pay_for_compute_service(
         datasets=[dataset], algorithm_data=algorithm, consume_market_order_fee_address=consumer.address,
         tx_dict={"from": consumer}, compute_environment=environment["id"],
         valid_until=int(time.time()) + 3600, consumer_address=environment["consumerAddress"])
-    return ocean.compute.start(consumer, datasets[0], environment["id"], algorithm,
-                               algorithm_algocustomdata=custom)
+    job = ocean.compute.start(consumer, datasets[0], environment["id"], algorithm, algorithm_algocustomdata=custom)
+    order_and_start.last_inputs = (datasets[0], algorithm)
+    return job
 
 
 def wait(job_id, until, timeout=120):
@@ -107,6 +108,13 @@ logs = ocean.compute.compute_job_result_logs(cddo, compute_service, job_id, cons
 step("job_algorithm_log", [part.decode() for part in logs])
 first = ocean.compute.result(cddo, compute_service, job_id, 0, consumer)
 step("job_result_0_bytes", len(first))
+
+# ---- a second job with the same compute inputs (ocean.py's documented reuse) ---------------
+used_order = order_and_start.last_inputs[0].transfer_tx_id
+job_id = order_and_start(inputs=order_and_start.last_inputs)
+reused = order_and_start.last_inputs[0].transfer_tx_id
+status = wait(job_id, lambda s: s["status"] >= 70 or s["status"] in (31, 32, 41, 42, 62))
+step("reused_inputs_job", {"status": status["status"], "new_order": str(reused) != str(used_order)})
 
 # ---- stop a running job -------------------------------------------------------------------
 job_id = order_and_start({"sleep": 60})

@@ -30,5 +30,8 @@ def test_ocean_py_end_to_end(ocean_py, client_stack, dev_chain, tmp_path):
     assert [json.loads(out) for out in result["job_output"]] == [{"files": 1, "lines": 4}]
     assert "read 1 file(s), 4 line(s)" in result["job_algorithm_log"][0]
     assert result["job_result_0_bytes"] > 0
+    # a second job from the same ComputeInputs: initializeCompute offered the used order only with
+    # a fresh fee, so ocean.py reused it (a new agreement) instead of sending it as it was
+    assert result["reused_inputs_job"] == {"status": 70, "new_order": True}
     assert result["stop_answer"]["ok"] is True
     assert result["stopped"]["status"] == 70 and result["stopped"]["stopreq"] == 1
