@@ -137,6 +137,11 @@ def sandbox_dir():
     path = Path(tempfile.mkdtemp(prefix="c2d-test-", dir="/tmp"))
     os.chmod(path, 0o711)
     yield path
+    # quota volumes of jobs a test killed mid-run: unmounted, so no loop device is left behind
+    for line in Path("/proc/mounts").read_text().splitlines():
+        mountpoint = line.split()[1]
+        if mountpoint.startswith(str(path) + "/"):
+            subprocess.run(["umount", "-l", mountpoint], capture_output=True)
     shutil.rmtree(path, ignore_errors=True)
 
 

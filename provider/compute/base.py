@@ -154,6 +154,7 @@ class JobEngine(TickingEngine):
         return self.disk_bytes(job) if job is not None else 0
 
     def delete_files(self, job_id: str) -> None:
-        """Remove everything the job left, on the provider and in the backend."""
-        shutil.rmtree(self.paths(job_id).root, ignore_errors=True)
+        """Remove everything the job left, in the backend (first: it may hold a mount inside the
+        job's folder) and on the provider."""
         self._cleanup(job_id)
+        shutil.rmtree(self.paths(job_id).root, ignore_errors=True)

@@ -26,6 +26,7 @@ from provider.compute.pipeline import JobPaths, Provisioner, publish
 from provider.compute.sandbox import (
     Cgroup, Limits, SandboxSpec, isolation_problems, run_sandboxed, sandbox_identity,
 )
+from provider.compute.volume import QuotaVolume
 from provider.compute.scheduling import (
     GIB, STOPPED_BY_OWNER, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
 )
@@ -128,6 +129,7 @@ class LocalSandboxEngine(JobEngine):
         """A job whose runner is gone: resume it or fail it with the reason (never leave it)."""
         new_status, reason = st.after_restart(job.status)
         Cgroup.left_by(job.job_id).remove()  # kills whatever is left in it
+        self._release_volume(job.job_id, keep_outputs=True)
         log.warning("recovering job %s from status %s to %s", job.job_id, job.status, new_status)
         paths = self.paths(job.job_id)
         if new_status == st.PUBLISHING:
@@ -223,6 +225,22 @@ class LocalSandboxEngine(JobEngine):
         )
         stopped = lambda: bool(getattr(self.store.get(job.job_id), "stop_requested", 1))  # noqa: E731
         return run_sandboxed(sandbox, job.job_id, paths.provider_logs / "algorithm.log", stopped)
+
+    def _release_volume(self, job_id: str, *, keep_outputs: bool) -> None:
+        """Unmount a quota volume a dead supervisor left behind (what the algorithm wrote is
+        copied out first when it is kept)."""
+        paths = self.paths(job_id)
+        volume = QuotaVolume.left_in(paths.root)
+        if volume is None:
+            return
+        try:
+            if keep_outputs:
+                volume.copy_out(paths.data)
+        finally:
+            volume.remove()
+
+    def _cleanup(self, job_id: str) -> None:
+        self._release_volume(job_id, keep_outputs=False)
 
     def _delete_inputs(self, paths: JobPaths) -> None:
         """The publisher's data must not outlive the run."""

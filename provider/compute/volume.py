@@ -60,6 +60,12 @@ class QuotaVolume:
         shutil.rmtree(mountpoint / "lost+found", ignore_errors=True)
         return volume
 
+    @classmethod
+    def left_in(cls, folder: Path) -> "QuotaVolume | None":
+        """The volume a job's supervisor left mounted when it died (found, never created)."""
+        mountpoint = folder / "volume"
+        return cls(folder / "volume.img", mountpoint) if os.path.ismount(mountpoint) else None
+
     def full(self) -> bool:
         """Did the algorithm reach the volume's size or its file cap? (A write that did not fit
         leaves less than its own size free, so "nearly no room left" counts as reached.)"""

@@ -84,6 +84,8 @@ def test_sigkill_while_running_fails_the_job_with_a_reason_and_leaves_no_process
     job = job_status(app, job_id)
     assert job.status == st.RUN_FAILED and job.error == "the provider restarted while the algorithm was running"
     assert job.date_finished is not None and job.runner is None
+    # the quota volume the dead supervisor left mounted is released, keeping what was written
+    assert not os.path.ismount(engine.paths(job_id).root / "volume")
 
 
 def test_sigkill_while_provisioning_resumes_the_job(setup):
