@@ -77,10 +77,9 @@ class RateLimiter:
         return Verdict(True)
 
     def enforce(self, client_ip: str | None = None, address: str | None = None) -> None:
-        """Count one request of this IP (or of this verified address); raise RateLimited past
-        the limit."""
-        result = self.check(client_ip if address is None else None,
-                            [address.lower()] if address is not None and self.limits.rate_per_address > 0 else [])
+        """Count one request of this IP, or of this verified address; raise RateLimited past
+        the limit (`check` skips a scope whose limit is off)."""
+        result = self.check(client_ip, [address.lower()] if address else [])
         if not result.allowed:
             metrics.RATE_LIMITED.labels(scope=result.scope).inc()
             per = "this client" if result.scope == "ip" else "this address"
@@ -89,5 +88,4 @@ class RateLimiter:
 
     def enforce_address(self, address: str) -> None:
         """For the authenticator: an address whose signature or token was just verified."""
-        if self.limits.rate_per_address > 0:
-            self.enforce(address=address)
+        self.enforce(address=address)

@@ -129,12 +129,13 @@ def build_services(settings: Settings) -> ProviderServices:
                            settings.access)
     engine = compute = None
     if settings.compute.enabled:
+        provisioner = Provisioner(access, access.sources, file_deadline=settings.compute.provision_timeout)
         if settings.compute.engine == "kubernetes":
-            engine = _kubernetes_engine(settings, Provisioner(access, access.sources, file_deadline=settings.compute.provision_timeout))
+            engine = _kubernetes_engine(settings, provisioner)
             jobs = engine.store  # job records live in the cluster, shared by every replica
         else:
             jobs = SqliteJobStore(db)
-            engine = LocalSandboxEngine(settings.compute, jobs, leases, Provisioner(access, access.sources, file_deadline=settings.compute.provision_timeout))
+            engine = LocalSandboxEngine(settings.compute, jobs, leases, provisioner)
         compute = ComputeService(settings, access, authenticator, jobs, engine)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,

@@ -1,5 +1,18 @@
-"""Client-side helpers for tests: sign requests the way ocean.py and ocean.js do."""
+"""Client-side helpers for tests: sign requests the way ocean.py and ocean.js do, and wait."""
+import time
+
 from provider.auth.signatures import sign_message
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition", interval: float = 0.1):
+    """The first truthy value of `predicate()` within `timeout` seconds; AssertionError after."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached")
 
 
 def sign(account, message: str, *, v01: bool = False) -> str:

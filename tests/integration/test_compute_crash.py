@@ -12,6 +12,7 @@ import pytest
 from provider.compute import status as st
 from provider.compute.engine import LocalSandboxEngine
 from provider.config import PROJECT_ROOT
+from tests.helpers import wait_for
 from tests.integration.test_compute import ENVIRONMENTS, Lab, raw_algorithm
 
 LEASE = 1.5
@@ -45,16 +46,6 @@ def start_engine_process(child_env):
 
 def job_status(app, job_id):
     return app.extensions["provider"].compute.jobs.get(job_id)
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 def new_engine(app):

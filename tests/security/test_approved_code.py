@@ -6,14 +6,11 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 from provider.compute import contract
 from provider.compute import status as st
 from provider.compute.k8s.manifests import JobResources, build_algorithm_job
 from provider.config import ClusterSettings
-from tests.integration.test_compute import ALGORITHM, CONTAINER, Lab
-from tests.integration.test_compute import compute_app, origin  # noqa: F401 (fixtures)
+from tests.integration.test_compute import ALGORITHM, CONTAINER
 
 THIEF = b"import shutil, glob\nfor f in glob.glob('/data/inputs/*/0'): shutil.copy(f, '/data/outputs/stolen')\n"
 
@@ -45,11 +42,6 @@ class SwitchingOrigin:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def lab(dev_chain, publisher, compute_app, origin):  # noqa: F811
-    return Lab(dev_chain, publisher, compute_app.test_client(), origin)
 
 
 def publish_algorithm_at(lab, url):

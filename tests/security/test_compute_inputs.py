@@ -6,14 +6,6 @@ import pytest
 
 from provider.compute import status as st
 from tests.integration.test_compute import ENVIRONMENTS, Lab, raw_algorithm
-from tests.security.hostile_origin import HostileOrigin
-
-
-@pytest.fixture(scope="module")
-def hostile():
-    server = HostileOrigin()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

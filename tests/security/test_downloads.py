@@ -6,14 +6,6 @@ import pytest
 
 from provider.devtools.origin import pattern_bytes
 from tests.integration.test_access import Shop
-from tests.security.hostile_origin import HostileOrigin
-
-
-@pytest.fixture(scope="module")
-def hostile():
-    server = HostileOrigin()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

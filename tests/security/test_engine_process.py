@@ -5,7 +5,6 @@ and restarted by the gunicorn master."""
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 import requests
@@ -14,6 +13,7 @@ from provider.compute import status as st
 from provider.devtools.gunicorn import start_gunicorn
 from tests.integration.test_compute import ENVIRONMENTS, Lab, raw_algorithm
 from provider.devtools.origin import OriginServer
+from tests import helpers
 
 
 def children(pid: int) -> list[int]:
@@ -36,13 +36,7 @@ def worker_pids(master: int) -> list[int]:
 
 
 def wait_for(predicate, timeout=40, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached")
+    return helpers.wait_for(predicate, timeout, what, interval=0.2)
 
 
 @pytest.fixture

@@ -6,16 +6,8 @@ import time
 import pytest
 
 from provider.devtools.consumer import mint
-from tests.security.hostile_origin import HostileOrigin
 
 FETCH_TIMEOUT = 2
-
-
-@pytest.fixture(scope="module")
-def hostile():
-    server = HostileOrigin()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

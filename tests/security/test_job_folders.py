@@ -8,15 +8,9 @@ import subprocess
 import pytest
 
 from provider.compute import status as st
-from tests.integration.test_compute import Lab, raw_algorithm
-from tests.integration.test_compute import compute_app, origin  # noqa: F401 (fixtures)
+from tests.integration.test_compute import raw_algorithm
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to look as another user")
-
-
-@pytest.fixture
-def lab(dev_chain, publisher, compute_app, origin):  # noqa: F811
-    return Lab(dev_chain, publisher, compute_app.test_client(), origin)
 
 
 def as_nobody(*command) -> subprocess.CompletedProcess:

@@ -3,14 +3,6 @@ redirect, CR/LF in file-object headers, framing headers set by a publisher, bad 
 smartcontract file, and result names a header cannot carry."""
 import pytest
 
-from tests.security.hostile_origin import HostileOrigin
-
-
-@pytest.fixture(scope="module")
-def hostile():
-    server = HostileOrigin()
-    yield server
-    server.stop()
 
 
 def fileinfo(client, **obj):

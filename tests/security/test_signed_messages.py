@@ -4,18 +4,10 @@ string, so a victim's ocean.py status URL replayed as DELETE destroyed their res
 status-list signature (`consumer + did + nonce`) started a job on the victim's order."""
 import itertools
 
-import pytest
-
 from provider.auth.messages import SIGNED_ACTIONS, signed_message
 from provider.compute import status as st
 from tests.helpers import sign
-from tests.integration.test_compute import Lab, raw_algorithm
-from tests.integration.test_compute import compute_app, origin  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def lab(dev_chain, publisher, compute_app, origin):  # noqa: F811
-    return Lab(dev_chain, publisher, compute_app.test_client(), origin)
+from tests.integration.test_compute import raw_algorithm
 
 
 def test_every_signed_action_consumes_its_nonce():
