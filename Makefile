@@ -34,6 +34,8 @@ system:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	test -x /usr/bin/python3 || missing="$$missing python3"; \
 	command -v setpriv >/dev/null || missing="$$missing util-linux"; \
+	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
+	test -x /usr/sbin/ip || test -x /sbin/ip || missing="$$missing iproute2"; \
 	command -v mkfs.ext4 >/dev/null || test -x /usr/sbin/mkfs.ext4 || missing="$$missing e2fsprogs"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -56,3 +56,14 @@ class AddressPolicy:
         except ValueError:
             return False
         return self.allow_non_public or str(ip) in self.treat_as_public or is_public(ip)
+
+
+# The IPv4 ranges `is_public` refuses, as routes: a job allowed onto the network gets these as
+# unreachable routes in its own namespace (`compute.egress`), so the algorithm reaches what the
+# file fetcher may reach and nothing else. A test checks they cover every address `is_public`
+# refuses (192.0.0.0/24 is refused whole, though a few of its addresses are global).
+NON_PUBLIC_IPV4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+)

@@ -20,6 +20,7 @@ import uuid
 from provider.compute import contract
 from provider.compute import status as st
 from provider.compute.base import JobEngine
+from provider.compute.egress import EgressUnavailable, egress_problems
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import JobPaths, Provisioner, publish
@@ -60,6 +61,7 @@ class LocalSandboxEngine(JobEngine):
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self.isolation_problems = isolation_problems(settings.sandbox_user)
+        self.egress_problems = egress_problems()
 
     def why_not_runnable(self) -> str | None:
         """Why jobs cannot run here, or None. COMPUTE_UNSAFE_NO_CGROUPS runs them anyway."""
@@ -71,6 +73,8 @@ class LocalSandboxEngine(JobEngine):
         if self.isolation_problems and self.settings.unsafe_no_cgroups:
             log.critical("COMPUTE_UNSAFE_NO_CGROUPS=true: running algorithms without full isolation (%s)",
                          "; ".join(self.isolation_problems))
+        if self.egress_problems:
+            log.warning("jobs allowed onto the network run without one: %s", "; ".join(self.egress_problems))
         super().start()
 
     def ready(self) -> bool:
@@ -181,7 +185,11 @@ class LocalSandboxEngine(JobEngine):
             self.store.update(job_id, status=st.PROVISIONED)
             if not self.store.update(job_id, expect_status=st.PROVISIONED, status=st.RUNNING, phase_deadline=None):
                 return
-            outcome = self._run_algorithm(job, env, paths)
+            try:
+                outcome = self._run_algorithm(job, env, paths)
+            except EgressUnavailable as exc:
+                self._finish(job_id, st.RUN_FAILED, error=f"the algorithm did not start: {exc}")
+                return
             termination = outcome.termination()
             if outcome.quota_exceeded:
                 self._finish(job_id, st.DISK_QUOTA_EXCEEDED, termination=termination,
@@ -211,12 +219,17 @@ class LocalSandboxEngine(JobEngine):
 
     def _run_algorithm(self, job: Job, env: Environment, paths: JobPaths):
         spec = job.spec
+        network = bool(spec.get("network")) and env.allow_network
+        if network and self.egress_problems:
+            network = False
+            paths.log("algorithm.log", "this job may use the network, but this provider cannot give it an "
+                      "isolated one (" + "; ".join(self.egress_problems) + "): it runs without network")
         sandbox = SandboxSpec(
             data_dir=paths.data,
             entrypoint=contract.entrypoint_for(spec["container"]["entrypoint"]),
             commands=spec["runtime"],
             environment=contract.job_environment(spec),
-            network=bool(spec.get("network")) and env.allow_network,
+            network=network,
             limits=Limits(
                 memory_bytes=int(env.ram_gb * GIB), cpus=float(env.cpu), pids=env.max_pids,
                 wall_seconds=float(job.max_duration), output_bytes=int(env.disk_gb * GIB),

@@ -5,7 +5,8 @@ private /proc, /dev and a small /tmp, the container contract's folders (`contrac
 read-only, `contract.WRITABLE` writable), and nothing else of the host: no /etc,
 /home, /root, /run, /sys, no provider files, no environment but what the job defines. It has
 its own user, PID, IPC, UTS, cgroup and network namespaces; the network namespace has only
-loopback unless the job may use the network (dataset `allowNetworkAccess` AND the environment).
+loopback unless the job may use the network (dataset `allowNetworkAccess` AND the environment),
+and then only a way to public addresses (`compute.egress`), never the host's own network.
 All capabilities are dropped, nested user namespaces are disabled, a seccomp filter refuses
 the system calls no algorithm needs (`provider.compute.seccomp`: io_uring, bpf, keyctl, ptrace,
 mount, ...), and the sandbox dies with its supervisor (--die-with-parent), so a killed provider
@@ -35,7 +36,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provider.compute import contract
+from provider.compute import contract, egress
 from provider.compute.seccomp import build_filter
 from provider.compute.volume import QuotaVolume
 
@@ -91,9 +92,10 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
         args += ["--bind", str((spec.writable_root or data) / folder), f"{contract.VOLUME}/{folder}"]
     args += ["--dir", "/opt/runtime/bin"]
     if spec.network:
+        # The namespace shared is the job's own (`egress.wrap` made it), never the host's.
         args[2:2] = ["--share-net"]
-        args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf",
-                 "--ro-bind-try", "/etc/ssl", "/etc/ssl", "--ro-bind-try", "/etc/hosts", "/etc/hosts"]
+        args += ["--ro-bind", str(data.parent / "resolv.conf"), "/etc/resolv.conf",
+                 "--ro-bind", str(data.parent / "hosts"), "/etc/hosts", "--ro-bind-try", "/etc/ssl", "/etc/ssl"]
     for name, target in sorted(spec.commands.items()):
         args += ["--symlink", target, f"/opt/runtime/bin/{name}"]
     env = {
@@ -127,6 +129,8 @@ def build_command(spec: SandboxSpec, cgroup_procs: list[str], *, cgroup_enforced
         command += ["setpriv", f"--reuid={spec.uid}", f"--regid={spec.gid}", "--clear-groups",
                     "--no-new-privs", "--"]
     command += build_bwrap_args(spec)
+    if spec.network:
+        command = egress.wrap(command)  # as root, before anything drops privileges
     if cgroup_procs:
         joins = "; ".join(f"echo $$ > {shlex.quote(p)}" for p in cgroup_procs)
         return ["/bin/sh", "-c", f'{joins}; exec "$@"', "sandbox-join", *command]
@@ -314,12 +318,39 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
     filter_fd = _seccomp_file()
     if filter_fd is not None:
         spec = replace(spec, seccomp_fd=filter_fd)
+    if spec.network:
+        for filename, text in (("resolv.conf", egress.RESOLV_CONF), ("hosts", egress.HOSTS)):
+            (spec.data_dir.parent / filename).write_text(text)
+            os.chmod(spec.data_dir.parent / filename, 0o644)
     command = build_command(spec, cgroup.procs_files(), cgroup_enforced=cgroup.enforced)
+    try:
+        outcome = _supervise(spec, command, cgroup, log_path, should_stop, poll, on_start, filter_fd,
+                             watch_size=volume is None)
+    except BaseException:
+        if volume is not None:
+            volume.remove()
+        raise
+    if volume is not None:
+        outcome.quota_exceeded = outcome.quota_exceeded or volume.full()
+        try:
+            volume.copy_out(spec.data_dir)
+        finally:
+            volume.remove()
+    # A single file stops at the RLIMIT_FSIZE cap (= the quota): reaching it counts as exceeding it.
+    elif directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
+        outcome.quota_exceeded = True
+    return outcome
+
+
+def _supervise(spec: SandboxSpec, command: list[str], cgroup: Cgroup, log_path: Path, should_stop, poll: float,
+               on_start, filter_fd: int | None, *, watch_size: bool) -> Outcome:
     started = time.time()
     timed_out = quota = stopped = False
+    network = None
     with open(log_path, "ab") as log:
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            process = subprocess.Popen(command, stdin=subprocess.PIPE if spec.network else subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True, close_fds=True, env={"PATH": "/usr/bin:/bin"},
                                        pass_fds=(filter_fd,) if filter_fd is not None else ())
         finally:
@@ -328,10 +359,12 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
         if on_start:
             on_start(process.pid)
         try:
+            if spec.network:
+                network = _let_onto_network(process, cgroup)
             while process.poll() is None:
                 if time.time() - started > spec.limits.wall_seconds:
                     timed_out = True
-                elif volume is None and directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
+                elif watch_size and directory_size(spec.data_dir / "outputs") > spec.limits.output_bytes:
                     quota = True  # without a quota volume, the size is watched instead
                 elif should_stop():
                     stopped = True
@@ -349,16 +382,25 @@ def run_sandboxed(spec: SandboxSpec, name: str, log_path: Path, should_stop,
             oom = cgroup.oom_killed()
             cgroup.kill_all()
             cgroup.remove()
-    if volume is not None:
-        quota = quota or volume.full()
-        try:
-            volume.copy_out(spec.data_dir)
-        finally:
-            volume.remove()
-    # A single file stops at the RLIMIT_FSIZE cap (= the quota): reaching it counts as exceeding it.
-    elif directory_size(spec.data_dir / "outputs") >= spec.limits.output_bytes:
-        quota = True
+            if network is not None:
+                network.close()
     return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
+
+
+def _let_onto_network(process: subprocess.Popen, cgroup: Cgroup) -> egress.PrivateNetwork:
+    """Set up the job's own network, then let the waiting sandbox start. On failure the
+    sandbox is killed before the algorithm ran, and EgressUnavailable says why."""
+    try:
+        network = egress.PrivateNetwork.attach(process.pid)
+    except egress.EgressUnavailable:
+        _kill(process, cgroup)
+        raise
+    try:
+        process.stdin.write(b"go\n")
+        process.stdin.close()
+    except OSError:
+        pass  # the sandbox already ended: its exit code says how
+    return network
 
 
 def _seccomp_file() -> int | None:

@@ -27,7 +27,7 @@ def tmp_path(sandbox_dir):
 
 
 def run(tmp_path: Path, code: str, *, network=False, memory=256 * MIB, pids=64, wall=20, output=8 * MIB,
-        stop=lambda: False):
+        stop=lambda: False, environment: dict | None = None):
     paths = JobPaths(tmp_path / "job")
     paths.create(UID, GID)
     (paths.data / "inputs" / "abc").mkdir()
@@ -36,7 +36,7 @@ def run(tmp_path: Path, code: str, *, network=False, memory=256 * MIB, pids=64, 
     algorithm.write_text(textwrap.dedent(code))
     os.chmod(algorithm, 0o755)
     spec = SandboxSpec(paths.data, entrypoint_for("python3 $ALGO"), {"python3": "/usr/bin/python3"},
-                       {"DIDS": '["did:op:abc"]', "OUTPUTS": "/data/outputs"}, network,
+                       {"DIDS": '["did:op:abc"]', "OUTPUTS": "/data/outputs", **(environment or {})}, network,
                        Limits(memory, 1, pids, wall, output), UID, GID)
     outcome = run_sandboxed(spec, f"test-{tmp_path.name}", paths.provider_logs / "algorithm.log", stop)
     log = (paths.provider_logs / "algorithm.log").read_text()

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from provider.access.netpolicy import NON_PUBLIC_IPV4
 from provider.compute import contract
 from provider.config import ClusterSettings
 
@@ -218,6 +219,10 @@ def build_algorithm_job(job_id: str, container: dict[str, Any], entrypoint: str,
     return _job(job_id, "algorithm", pod, resources.max_duration, cluster)
 
 
+_DNS_EGRESS = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+               "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+
+
 def build_algorithm_network_policy(job_id: str, cluster: ClusterSettings) -> dict[str, Any]:
     """Deny all traffic in and out of the algorithm pod (no DNS either)."""
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -225,6 +230,24 @@ def build_algorithm_network_policy(job_id: str, cluster: ClusterSettings) -> dic
                          "labels": job_labels(job_id, "algorithm")},
             "spec": {"podSelector": {"matchLabels": {LABEL_JOB: label_value(job_id), LABEL_PHASE: "algorithm"}},
                      "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}}
+
+
+def build_algorithm_egress_policy(job_id: str, cluster: ClusterSettings) -> dict[str, Any]:
+    """A job allowed onto the network reaches public addresses and the cluster's DNS, nothing
+    else: no pod, no node, no private range, no cloud metadata (the file fetcher's address rule,
+    `access.netpolicy.NON_PUBLIC_IPV4`, as the local sandbox applies it)."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": object_name(job_id, "algorithm-egress"), "namespace": cluster.namespace,
+                         "labels": job_labels(job_id, "algorithm")},
+            "spec": {
+                "podSelector": {"matchLabels": {LABEL_JOB: label_value(job_id), LABEL_PHASE: "algorithm"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": [
+                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_IPV4)}}]},
+                    _DNS_EGRESS,
+                ],
+            }}
 
 
 def build_phase_network_policy(job_id: str, phase: str, cluster: ClusterSettings) -> dict[str, Any]:
@@ -239,8 +262,7 @@ def build_phase_network_policy(job_id: str, phase: str, cluster: ClusterSettings
                 "egress": [
                     {"to": [{"podSelector": {"matchLabels": dict(cluster.provider_pod_labels)}}],
                      "ports": [{"protocol": "TCP", "port": 8030}]},
-                    {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+                    _DNS_EGRESS,
                 ],
             }}
 
@@ -253,7 +275,8 @@ def job_objects(job_id: str, phase: str, *, token: str, cluster: ClusterSettings
         return [build_pvc(job_id, resources, cluster), build_token_secret(job_id, "fetch", token, cluster),
                 build_phase_network_policy(job_id, "fetch", cluster), build_fetch_job(job_id, phase_deadline, cluster)]
     if phase == "algorithm":
-        objects = [] if resources.network else [build_algorithm_network_policy(job_id, cluster)]
+        policy = build_algorithm_egress_policy if resources.network else build_algorithm_network_policy
+        objects = [policy(job_id, cluster)]
         return objects + [build_algorithm_job(job_id, container or {}, entrypoint, environment or {}, resources, cluster)]
     if phase == "publish":
         return [build_token_secret(job_id, "publish", token, cluster),

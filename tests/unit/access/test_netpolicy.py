@@ -1,6 +1,9 @@
 import pytest
 
-from provider.access.netpolicy import AddressPolicy
+import ipaddress
+import random
+
+from provider.access.netpolicy import NON_PUBLIC_IPV4, AddressPolicy, is_public
 
 STRICT = AddressPolicy(allow_non_public=False)
 
@@ -24,3 +27,17 @@ def test_allow_non_public_lifts_the_rule_and_test_override_is_exact():
     assert AddressPolicy(allow_non_public=True).allows("127.0.0.1")
     policy = AddressPolicy(treat_as_public=frozenset({"127.0.0.2"}))
     assert policy.allows("127.0.0.2") and not policy.allows("127.0.0.1")
+
+
+def test_the_sandbox_network_blocks_every_ipv4_address_the_fetcher_refuses():
+    networks = [ipaddress.ip_network(n) for n in NON_PUBLIC_IPV4]
+    rng = random.Random(7)
+    samples = [ipaddress.IPv4Address(rng.getrandbits(32)) for _ in range(100_000)]
+    samples += [ipaddress.IPv4Address(a) for a in ("127.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+                                                    "255.255.255.255", "198.19.255.255", "172.31.255.255")]
+    uncovered = [str(a) for a in samples if not is_public(a) and not any(a in n for n in networks)]
+    assert uncovered == []
+    # and no public range is cut off (192.0.0.0/24 is refused whole, though a few of its addresses are global)
+    blocked_public = [str(a) for a in samples if is_public(a) and any(a in n for n in networks)]
+    assert blocked_public == []
+    assert all(not is_public(n[0]) and (not is_public(n[-1]) or str(n) == "192.0.0.0/24") for n in networks)

@@ -4,6 +4,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from provider.access.netpolicy import NON_PUBLIC_IPV4
 from provider.compute.k8s.checks import problems
 from provider.config import ClusterSettings
 from provider.compute.k8s.manifests import (
@@ -72,16 +73,22 @@ def test_algorithm_job_whole_manifest():
     }
 
 
-def test_deny_all_policy_unless_network_is_allowed():
+def test_deny_all_policy_unless_network_is_allowed_then_public_addresses_only():
     kinds = [o["kind"] for o in job_objects(JOB_ID, "algorithm", token="", cluster=CLUSTER, resources=RESOURCES,
                                             container=CONTAINER)]
     assert kinds == ["NetworkPolicy", "Job"]
     policy = build_algorithm_network_policy(JOB_ID, CLUSTER)
     assert policy["spec"]["egress"] == [] and policy["spec"]["ingress"] == []
-    open_kinds = [o["kind"] for o in job_objects(JOB_ID, "algorithm", token="", cluster=CLUSTER,
-                                                 resources=JobResources(**{**RESOURCES.__dict__, "network": True}),
-                                                 container=CONTAINER)]
-    assert open_kinds == ["Job"]
+    allowed = job_objects(JOB_ID, "algorithm", token="", cluster=CLUSTER,
+                          resources=JobResources(**{**RESOURCES.__dict__, "network": True}), container=CONTAINER)
+    assert [o["kind"] for o in allowed] == ["NetworkPolicy", "Job"]
+    # an allowed network is public addresses and DNS only: no pod, node, private range or metadata
+    public, dns = allowed[0]["spec"]["egress"]
+    block = public["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0" and set(block["except"]) == set(NON_PUBLIC_IPV4)
+    assert {"10.0.0.0/8", "169.254.0.0/16", "127.0.0.0/8"} <= set(block["except"])
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert allowed[0]["spec"]["ingress"] == []
 
 
 def test_gpu_node_selector_tolerations_and_pull_secret():
