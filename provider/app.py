@@ -11,7 +11,9 @@ from flask.json.provider import DefaultJSONProvider
 from provider import boundedjson
 from provider.config import Settings, load_settings
 from provider.observability import configure_logging
-from provider.routes import access, aquarius, auth, compute, docs, documents, errors, internal, middleware, ops, root
+from provider.routes import (
+    access, aquarius, auth, compute, docs, documents, errors, internal, middleware, node, ops, root,
+)
 from provider.services import ProviderServices, build_services
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     middleware.init_app(app, services.rate_limiter, settings.limits.max_body_bytes, settings.limits.proxy_hops)
     app.register_blueprint(root.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(node.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(auth.bp, url_prefix="/api/services")
     app.register_blueprint(documents.bp, url_prefix="/api/services")

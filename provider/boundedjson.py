@@ -74,3 +74,39 @@ def restore_recursion_limit(limit: int = SANE_RECURSION_LIMIT) -> None:
     """Undo what imports did to the recursion limit (py_ecc sets 100000), once they are done."""
     if sys.getrecursionlimit() > limit:
         sys.setrecursionlimit(limit)
+
+
+_SCANNER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+def member_text(text: str, key: str) -> str | None:
+    """The exact source text of member `key` of the top-level JSON object in `text`, or None.
+
+    Publishing hashes the DDO exactly as the client serialised it (ocean.js posts
+    `{"ddo": <JSON.stringify(ddo)>, ...}` and puts sha256 of those bytes on chain); parsing and
+    serialising again in Python need not reproduce them. Call after `loads(text)` accepted
+    the document, so its depth is known to be bounded."""
+    position = _skip(text, 0)
+    if position >= len(text) or text[position] != "{":
+        return None
+    position = _skip(text, position + 1)
+    while position < len(text) and text[position] != "}":
+        name, position = _SCANNER.raw_decode(text, position)
+        position = _skip(text, position)
+        if position >= len(text) or text[position] != ":":
+            return None
+        start = _skip(text, position + 1)
+        _, end = _SCANNER.raw_decode(text, start)
+        if name == key:
+            return text[start:end]
+        position = _skip(text, end)
+        if position < len(text) and text[position] == ",":
+            position = _skip(text, position + 1)
+    return None
+
+
+def _skip(text: str, position: int) -> int:
+    while position < len(text) and text[position] in _SPACE:
+        position += 1
+    return position

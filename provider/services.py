@@ -17,6 +17,8 @@ from provider.access.sources import FileSources
 from provider.auth.service import RequestAuthenticator
 from provider.auth.tokens import AuthTokens
 from provider.chain.client import Chains
+from provider.chain.wallets import ContractWallets
+from provider.ddo.publish import PublishingValidator
 from provider.compute.engine import LocalSandboxEngine
 from provider.compute.jobs import SqliteJobStore
 from provider.compute.interfaces import ComputeEngine
@@ -52,6 +54,7 @@ class ProviderServices:
     compute: ComputeService | None
     engine: ComputeEngine | None
     rate_limiter: RateLimiter
+    publishing: PublishingValidator
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -117,7 +120,8 @@ def build_services(settings: Settings) -> ProviderServices:
     chains = Chains(settings)
     tokens = AuthTokens(settings.universal_private_key, revocations, settings.limits.token_max_lifetime)
     rate_limiter = RateLimiter(settings.limits, rate_counter)
-    authenticator = RequestAuthenticator(nonces, tokens, on_verified=rate_limiter.enforce_address)
+    authenticator = RequestAuthenticator(nonces, tokens, on_verified=rate_limiter.enforce_address,
+                                         contract_signatures=ContractWallets(chains).accepts)
     assets = AssetStore(db)
     leases = Leases(db)
     indexers = [ChainIndexer(chain, assets, leases, settings.indexer) for chain in chains]
@@ -146,4 +150,5 @@ def build_services(settings: Settings) -> ProviderServices:
         compute=compute,
         engine=engine,
         rate_limiter=rate_limiter,
+        publishing=PublishingValidator(chains, authenticator),
     )

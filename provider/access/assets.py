@@ -17,6 +17,7 @@ from provider.auth.signatures import same_address
 from provider.boundedjson import JSONRejected
 from provider.chain.client import ChainClient, Chains
 from provider.crypto.ecies import DecryptionFailed, decrypt
+from provider.ddo import schema
 from provider.ddo.resolver import AssetResolver, is_did
 from provider.errors import InvalidRequest
 
@@ -53,6 +54,7 @@ class AssetCatalog:
 
     def asset(self, did: Any) -> Asset:
         ddo = self.resolver.resolve(did) if is_did(did) else None
+        ddo = schema.classic_view(ddo) if ddo else None
         chain = self.chains.find(ddo.get("chainId")) if ddo else None
         if ddo is None or chain is None:
             raise UnknownAsset("Cannot resolve DID")
@@ -60,6 +62,7 @@ class AssetCatalog:
 
     def asset_from_document(self, ddo: dict[str, Any]) -> Asset:
         """An asset from a document kept earlier (a job's pinned algorithm), not resolved again."""
+        ddo = schema.classic_view(ddo) if isinstance(ddo, dict) else ddo
         chain = self.chains.find(ddo.get("chainId")) if isinstance(ddo, dict) else None
         if chain is None:
             raise UnknownAsset("Cannot resolve DID")

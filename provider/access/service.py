@@ -153,9 +153,10 @@ class AccessService(AssetCatalog):
         consumer = address_field(data, "consumerAddress")
         file_index = integer_field(data, "fileIndex", minimum=0)
         # The signature and nonce are checked and consumed before anything else happens.
+        # Classic clients sign `did + nonce`; ocean.js 8 signs `address + nonce + "download"`.
         self.authenticator.authorize(signer=consumer, message=signed_message("download", documentId=data["documentId"]),
-                                     nonce=data["nonce"],
-                                     signature=data.get("signature"), auth_token=auth_token)
+                                     nonce=data["nonce"], signature=data.get("signature"), auth_token=auth_token,
+                                     node_action="download", address_as_sent=str(data["consumerAddress"]))
         asset = self.asset(data["documentId"])
         self.require_consumable(asset, consumer)
         index, service = self.service(asset, data["serviceId"])

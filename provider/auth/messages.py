@@ -10,6 +10,10 @@ accepts a signature consumes its nonce, atomically, before it does anything
 whichever it was made for. The code builds every message through `signed_message`, so what
 is verified is what this table says; `tests/security/test_signed_messages.py` replays each
 one against every other action.
+
+ocean.js 8 speaks Ocean Node's scheme on the same paths (`NODE_COMMANDS`): the message names
+its command, `address + nonce + command`, so a node signature is never the message of another
+node action, and the nonce (strictly greater, consumed first) makes either kind single-use.
 """
 from __future__ import annotations
 
@@ -38,6 +42,35 @@ SIGNED_ACTIONS: dict[str, SignedAction] = {
     "computeResult": SignedAction("GET /api/services/computeResult", ("consumerAddress", "jobId", "index")),
     "computeStreamableLogs": SignedAction("GET /api/services/computeStreamableLogs", ("consumerAddress", "jobId")),
 }
+
+
+@dataclass(frozen=True)
+class NodeCommand:
+    """An Ocean Node signed command (ocean.js 8.x): the client signs `address + nonce + command`
+    (`command` None: `address + nonce`, ocean.js's invalidateAuthToken), over the hash's 32
+    bytes or its hex text (`signatures.recover_signers`)."""
+    endpoint: str
+    command: str | None
+
+
+NODE_COMMANDS: dict[str, NodeCommand] = {
+    "encrypt": NodeCommand("POST /api/services/encrypt", "encrypt"),
+    "download": NodeCommand("GET /api/services/download", "download"),
+    "createAuthToken": NodeCommand("POST /api/services/auth/token", "createAuthToken"),
+    "invalidateAuthToken": NodeCommand("POST /api/services/auth/token/invalidate", None),
+    "validateDDO": NodeCommand("POST /api/aquarius/assets/ddo/validate", "validateDDO"),
+    "decryptDDO": NodeCommand("POST /api/services/decrypt", "decryptDDO"),
+    "startCompute": NodeCommand("POST /api/services/compute", "startCompute"),
+    "freeStartCompute": NodeCommand("POST /api/services/freeCompute", "freeStartCompute"),
+    "stopCompute": NodeCommand("PUT /api/services/compute", "stopCompute"),
+    "getComputeResult": NodeCommand("GET /api/services/computeResult", "getComputeResult"),
+    "getComputeStreamableLogs": NodeCommand("GET /api/services/computeStreamableLogs", "getComputeStreamableLogs"),
+}
+
+
+def node_message(action: str, address: str, nonce: str) -> str:
+    """What an Ocean Node client signs for `action` (the address exactly as it sent it)."""
+    return f"{address}{nonce}{NODE_COMMANDS[action].command or ''}"
 
 
 def signed_message(action: str, **values: Any) -> str:

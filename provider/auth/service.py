@@ -11,11 +11,13 @@ import re
 from decimal import Decimal
 from typing import Callable
 
-from provider.auth.signatures import SignatureError, recover_signer, same_address
+from provider.auth.messages import node_message
+from provider.auth.signatures import SignatureError, recover_signer, recover_signers, same_address
 from provider.auth.tokens import AuthTokens
 from provider.errors import InvalidSignature, ProviderError, ValidationError
 from provider.stores.nonces import NonceRejected, NonceStore, format_nonce
 
+MAX_CONTRACT_SIGNATURE = 4096  # hex characters: smart-account signatures are longer than 65 bytes, not this
 NO_SIGNATURE = "Invalid signature provided. Please check the nonce or documentId."
 
 
@@ -37,9 +39,12 @@ def parse_nonce(value) -> tuple[Decimal, str]:
 
 
 class RequestAuthenticator:
-    def __init__(self, nonces: NonceStore, tokens: AuthTokens, on_verified: Callable[[str], None] | None = None):
+    def __init__(self, nonces: NonceStore, tokens: AuthTokens, on_verified: Callable[[str], None] | None = None,
+                 contract_signatures: Callable[[str, str, str], bool] | None = None):
         self.nonces = nonces
         self.tokens = tokens
+        # (address, message, signature) -> whether a contract wallet at `address` accepts it
+        self.contract_signatures = contract_signatures
         # Called with an address once its signature or token checked out (the per-address rate
         # limit): only a verified address is counted, so nobody can spend another's budget.
         self.on_verified = on_verified or (lambda address: None)
@@ -56,20 +61,26 @@ class RequestAuthenticator:
         self,
         *,
         signer: str,
-        message: str,
+        message: str | None,
         nonce,
         signature: str | None,
         auth_token: str | None = None,
         allow_token: bool = True,
+        node_action: str | None = None,
+        address_as_sent: str | None = None,
     ) -> Decimal:
-        """Check who signed `message + nonce` (or the token's owner), then consume the nonce."""
+        """Check who signed the request (or the token's owner), then consume the nonce.
+
+        A signature is accepted for the classic message `message + nonce` (when `message` is
+        given) or for the Ocean Node command `address + nonce + command` of `node_action`
+        (when given; the address as the client sent it), never for anything else."""
         number, text = parse_nonce(nonce)
         if signature:
             try:
-                recovered = recover_signer(message + text, signature)
+                signed = self._signed_by(signer, signature, message, text, node_action, address_as_sent)
             except SignatureError:
                 raise InvalidSignature(f"{NO_SIGNATURE.split('.')[0]}.", as_list=True) from None
-            if not same_address(recovered, signer):
+            if not signed:
                 raise InvalidSignature(
                     f"Invalid signature {signature} for ethereum address {signer} and nonce {text}.",
                     as_list=True,
@@ -86,3 +97,22 @@ class RequestAuthenticator:
                 f"Invalid signature expected nonce ({format_nonce(exc.stored)}) > current nonce ({text})."
             ) from None
         return number
+
+    def _signed_by(self, signer: str, signature: str, message: str | None, nonce: str, node_action: str | None,
+                   address_as_sent: str | None) -> bool:
+        """Raises SignatureError for a classic-only check whose signature cannot be parsed."""
+        candidates = [node_message(node_action, address, nonce)
+                      for address in sorted({address_as_sent or signer, signer})] if node_action else []
+        try:
+            if message is not None and same_address(recover_signer(message + nonce, signature), signer):
+                return True
+            for candidate in candidates:
+                if any(same_address(recovered, signer) for recovered in recover_signers(candidate, signature)):
+                    return True
+        except SignatureError:
+            if not candidates:
+                raise
+        # A contract wallet (ERC-1271) signs through its own code, of any length: asked on chain.
+        return (self.contract_signatures is not None and isinstance(signature, str)
+                and len(signature) <= MAX_CONTRACT_SIGNATURE
+                and any(self.contract_signatures(signer, candidate, signature) for candidate in candidates))

@@ -68,6 +68,20 @@ def recover_digest_signer(digest: bytes, signature: str) -> str:
         raise SignatureError("signature does not recover to an address") from exc
 
 
+def message_hash_text_digest(message: str) -> bytes:
+    """The digest when a wallet signed the 0x-hex *text* of keccak256(message) instead of its 32
+    bytes (66 characters under EIP-191); Ocean Node accepts both encodings of a command."""
+    text = "0x" + keccak(message.encode("utf-8")).hex()
+    return keccak(b"\x19Ethereum Signed Message:\n66" + text.encode("ascii"))
+
+
+def recover_signers(message: str, signature: str) -> tuple[str, str]:
+    """The addresses `signature` recovers to under both encodings of a node command message:
+    (over the 32-byte hash, over its hex text). Raises SignatureError when it cannot be parsed."""
+    return (recover_digest_signer(message_digest(message), signature),
+            recover_digest_signer(message_hash_text_digest(message), signature))
+
+
 def recover_signer(message: str, signature: str) -> str:
     """Checksummed address that signed `message` (already including the nonce)."""
     return recover_digest_signer(message_digest(message), signature)

@@ -21,6 +21,7 @@ from provider.errors import InvalidRequest
 from provider.stores.revocations import RevocationStore
 
 MAX_TOKEN_LENGTH = 2048
+DEFAULT_LIFETIME = 24 * 3600  # tokens asked for without an expiry (ocean.js 8 sends none)
 
 
 def token_identity(address: str, expiration: int) -> str:
@@ -55,6 +56,18 @@ class AuthTokens:
         token = jwt.encode({"exp": int(expiration), "address": address}, self._secret, algorithm="HS256")
         self._revocations.restore(token_identity(address, expiration))
         return token
+
+    def expiry_for(self, valid_until) -> int:
+        """The expiry of a token created by an Ocean Node command: `validUntil` when the client
+        sends one (seconds or, as Ocean Node's are, milliseconds), else a day (within the cap)."""
+        now = self._clock()
+        if valid_until is None or isinstance(valid_until, bool):
+            return int(now + min(DEFAULT_LIFETIME, self.max_lifetime))
+        try:
+            value = int(valid_until)
+        except (TypeError, ValueError):
+            raise InvalidRequest("validUntil must be a timestamp.") from None
+        return value // 1000 if value > 10 ** 11 else value
 
     def _claims(self, token: str) -> tuple[str, int]:
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:

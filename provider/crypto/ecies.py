@@ -30,6 +30,13 @@ def public_key_hex(private_key: str) -> str:
     return keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x"))).public_key.to_hex()
 
 
+def compressed_public_key(private_key: str) -> str:
+    """33-byte compressed public key as 0x-hex: Ocean Node's `nodePublicKey`, which ocean.js 8
+    accepts as hex (and encrypts job outputs and registry credentials to)."""
+    public = keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x"))).public_key
+    return "0x" + public.to_compressed_bytes().hex()
+
+
 def encrypt(public_key: str, plaintext: bytes) -> bytes:
     return ecies.encrypt(public_key.removeprefix("0x"), plaintext, config=_CONFIG)
 

@@ -58,9 +58,11 @@ class DecryptService:
                 raise ValidationError.field(name, f"The {name} field must be an address.")
         message = signed_message("decrypt", transactionId_dataNftAddress=req.transaction_id or req.nft_address,
                                  decrypterAddress=req.decrypter_address, chainId=req.chain_id)
+        # An Ocean Node indexing our asset signs `decrypterAddress + nonce + "decryptDDO"`.
         self.authenticator.authorize(
             signer=req.decrypter_address, message=message, nonce=req.nonce,
-            signature=req.signature, auth_token=req.auth_token,
+            signature=req.signature, auth_token=req.auth_token, node_action="decryptDDO",
+            address_as_sent=req.decrypter_address,
         )
         chain = self.chains.find(req.chain_id)
         if chain is None:

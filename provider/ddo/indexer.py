@@ -33,6 +33,7 @@ from provider import boundedjson
 from provider.boundedjson import JSONRejected
 from provider.chain.client import ChainClient
 from provider.config import IndexerSettings
+from provider.ddo import schema
 from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
 from provider.ddo.store import AssetStore
 from provider.stores.leases import Leases
@@ -60,14 +61,21 @@ def check_document(document: bytes, *, did: str, chain_id: int, nft_address: str
         raise DocumentError("document is not JSON") from None
     if not isinstance(ddo, dict):
         raise DocumentError("document is not a JSON object")
-    if ddo.get("id") != did:
+    # `did` is the NFT's did:op:; a v5 document carries the did:ope: of the same hash
+    expected = did if schema.generation(ddo) != 5 else schema.PREFIX_V5 + did.rsplit(":", 1)[-1]
+    if ddo.get("id") != expected:
         raise DocumentError("document id does not match the NFT's DID")
-    if "chainId" in ddo and str(ddo["chainId"]) != str(chain_id):
+    parts = schema.fields(ddo)
+    if parts.chain_id is not None and str(parts.chain_id) != str(chain_id):
         raise DocumentError("document chainId does not match the chain")
-    if "nftAddress" in ddo and (
-        not isinstance(ddo["nftAddress"], str) or ddo["nftAddress"].lower() != nft_address.lower()
+    if parts.nft_address is not None and (
+        not isinstance(parts.nft_address, str) or parts.nft_address.lower() != nft_address.lower()
     ):
         raise DocumentError("document nftAddress does not match the NFT")
+    errors = schema.validation_errors(ddo)
+    if errors:
+        field, reason = sorted(errors.items())[0]
+        raise DocumentError(f"invalid DDO: {field} {reason}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     return ddo
 
 

@@ -13,11 +13,18 @@ from provider.ddo.indexer import ChainIndexer
 from provider.ddo.store import AssetStore, IndexedAsset
 
 log = logging.getLogger(__name__)
-DID_PATTERN = re.compile(r"^did:op:[0-9a-fA-F]{64}$")
+DID_PATTERN = re.compile(r"^did:ope?:[0-9a-fA-F]{64}$")
 
 
 def is_did(value) -> bool:
+    """did:op: (DDO v4) or did:ope: (v5) and the 64 hex digits of the NFT's hash."""
     return isinstance(value, str) and bool(DID_PATTERN.match(value))
+
+
+def index_key(did: str) -> str:
+    """The index keeps an NFT's document under did:op:<hash> whatever its version (state events
+    name the NFT, not the document); the document's own id says v4 or v5."""
+    return "did:op:" + did.rsplit(":", 1)[-1].lower()
 
 
 class AssetResolver:
@@ -32,15 +39,18 @@ class AssetResolver:
         """The index entry, catching up with the chain once if the DID is not known yet."""
         if not is_did(did):
             return None
-        did = "did:op:" + did[len("did:op:"):].lower()
-        asset = self.store.get(did)
+        wanted = did.lower()
+        key = index_key(did)
+        asset = self.store.get(key)
         if asset is None or asset.ddo is None:
             for indexer in self.indexers:
                 try:
                     indexer.sync(max_batches=50)
                 except Exception:
                     log.exception("catch-up indexing of chain %s failed", indexer.chain.chain_id)
-            asset = self.store.get(did)
+            asset = self.store.get(key)
+        if asset is not None and asset.ddo is not None and str(asset.ddo.get("id", "")).lower() != wanted:
+            return None  # did:ope:X names the v5 document of that NFT, did:op:X the v4 one
         return asset
 
     def resolve(self, did: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from provider.ddo import schema
 from provider.stores.sqlite import Database
 
 
@@ -27,18 +28,32 @@ class IndexedAsset:
     error: str | None
 
     def aquarius_document(self) -> dict[str, Any] | None:
-        """The DDO as Aquarius serves it: the published document plus indexer blocks."""
+        """The DDO as both generations of clients read it: the published document, with the
+        classic Aquarius blocks at the top (`nft`, `event.tx`, `datatokens`, `stats`: ocean.py and
+        ocean.js 3.3, v4 documents only) and Ocean Node's `indexedMetadata` (`event.txid` is what
+        ocean.js 8's `waitForIndexer(did, txid)` waits for)."""
         if self.ddo is None:
             return None
         document = dict(self.ddo)
-        document["nft"] = {**self.nft, "address": self.nft_address, "state": self.state}
-        document["event"] = dict(self.event)
-        document["datatokens"] = [
-            {"address": s.get("datatokenAddress"), "serviceId": s.get("id")}
-            for s in document.get("services", []) if isinstance(s, dict)
-        ]
-        document.setdefault("stats", {"orders": 0})
-        document["purgatory"] = {"state": False}
+        parts = schema.fields(document)
+        nft = {**self.nft, "address": self.nft_address, "state": self.state}
+        services = [s for s in parts.services if isinstance(s, dict)]
+        document["indexedMetadata"] = {
+            "nft": nft,
+            "event": {"txid": self.event.get("tx"), "from": self.event.get("from"),
+                      "contract": self.event.get("contract"), "block": self.event.get("block"),
+                      "datetime": self.event.get("datetime")},
+            "purgatory": {"state": False},
+            "stats": [{"datatokenAddress": s.get("datatokenAddress"), "name": s.get("name"), "serviceId": s.get("id"),
+                       "orders": 0, "prices": []} for s in services],
+        }
+        if parts.generation == 4:
+            document["nft"] = nft
+            document["event"] = dict(self.event)
+            document["datatokens"] = [{"address": s.get("datatokenAddress"), "serviceId": s.get("id")}
+                                      for s in services]
+            document.setdefault("stats", {"orders": 0})
+            document["purgatory"] = {"state": False}
         return document
 
 

@@ -14,6 +14,15 @@ def fileinfo():
     return jsonify(services().access.fileinfo(body if isinstance(body, dict) else {}))
 
 
+@bp.post("/fileInfo")
+def fileInfo():
+    """Ocean Node's spelling of the same operation (ocean.js 8 finds `fileinfo` in the root)."""
+    return fileinfo()
+
+
+fileInfo.unlisted = True
+
+
 @bp.get("/initialize")
 def initialize():
     return jsonify(services().access.initialize(request_data()))

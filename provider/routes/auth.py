@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from provider.auth.messages import signed_message
-from provider.routes.common import address_field, integer_field, request_data, require, services
+from provider.routes.common import address_field, integer_field, json_body, request_data, require, services
 from provider.stores.nonces import nonce_json
 
 bp = Blueprint("auth", __name__)
@@ -44,3 +44,28 @@ def delete_auth_token():
         signature=data["signature"], allow_token=False)
     svc.tokens.revoke(str(data["token"]), address)
     return jsonify(success="Token has been deactivated.")
+
+
+# ---- the Ocean Node form (ocean.js 8): JSON bodies, `address + nonce + command` signatures ----
+
+@bp.post("/auth/token")
+def generateAuthToken():
+    data = json_body()
+    require(data, "address", "nonce", "signature")
+    address = address_field(data, "address")
+    svc = services()
+    svc.authenticator.authorize(signer=address, message=None, nonce=data["nonce"], signature=data["signature"],
+                                allow_token=False, node_action="createAuthToken", address_as_sent=data["address"])
+    return jsonify(token=svc.tokens.create(address, svc.tokens.expiry_for(data.get("validUntil"))))
+
+
+@bp.post("/auth/token/invalidate")
+def invalidateAuthToken():
+    data = json_body()
+    require(data, "address", "token", "nonce", "signature")
+    address = address_field(data, "address")
+    svc = services()
+    svc.authenticator.authorize(signer=address, message=None, nonce=data["nonce"], signature=data["signature"],
+                                allow_token=False, node_action="invalidateAuthToken", address_as_sent=data["address"])
+    svc.tokens.revoke(str(data["token"]), address)
+    return jsonify(success=True)

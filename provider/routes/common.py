@@ -21,5 +21,20 @@ def request_data() -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def json_body() -> dict[str, Any]:
+    """The JSON object body (Ocean Node commands travel there, never in the query)."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def auth_token() -> str | None:
-    return request.headers.get("AuthToken") or None
+    """The auth token of a request: classic clients send `AuthToken: <jwt>`, ocean.js 8 sends
+    `Authorization: <jwt>` (no scheme; "Bearer" is accepted too). ocean.js 8 also sends the
+    literal `Authorization: undefined` when it has no token: that is no token."""
+    classic = request.headers.get("AuthToken")
+    if classic:
+        return classic
+    value = (request.headers.get("Authorization") or "").strip()
+    if value.lower().startswith("bearer "):
+        value = value[7:].strip()
+    return value if value and value not in ("undefined", "null") else None

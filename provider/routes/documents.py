@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex
 from provider.ddo.decrypt import DecryptRequest
 from provider.errors import InvalidRequest
-from provider.routes.common import auth_token, request_data, require, services
+from provider.routes.common import address_field, auth_token, request_data, require, services
 
 bp = Blueprint("documents", __name__)
 
@@ -18,10 +18,18 @@ def encrypt():
     chain_id = request.args.get("chainId")
     if not chain_id:
         raise InvalidRequest("Missing chainId query parameter.")
-    chain = services().chains.find(chain_id)
+    svc = services()
+    chain = svc.chains.find(chain_id)
     body = request.get_data()
     if chain is None or not body:
         raise InvalidRequest("Failed to encrypt.")
+    if request.args.get("signature") or request.args.get("consumerAddress"):
+        # ocean.js 8 signs encrypt (Ocean Node's `encrypt` command); classic clients send nothing.
+        require(request.args, "consumerAddress", "nonce", "signature")
+        consumer = address_field(request.args, "consumerAddress")
+        svc.authenticator.authorize(signer=consumer, message=None, nonce=request.args["nonce"],
+                                    signature=request.args["signature"], allow_token=False, node_action="encrypt",
+                                    address_as_sent=request.args["consumerAddress"])
     ciphertext = ecies_encrypt(public_key_hex(chain.settings.private_key), body)
     return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
 

@@ -8,9 +8,10 @@ scrape are not rate limited.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from provider import metrics
@@ -21,6 +22,27 @@ from provider.ratelimit import RateLimiter
 access_log = logging.getLogger("provider.access_log")
 REQUEST_ID_HEADER = "X-Request-ID"
 _UNLIMITED_PATHS = ("/health", "/metrics")
+
+
+# CORS: browser dApps (ocean.js in a page) call every endpoint cross-origin, with headers that
+# need a preflight (`Authorization`, JSON bodies). Nothing is authorised by cookies, so any
+# origin may call; credentials are never allowed.
+ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+ALLOWED_HEADERS = "Content-Type, Authorization, AuthToken, Range, X-Request-ID"
+EXPOSED_HEADERS = "Content-Disposition, Content-Length, Content-Range, Accept-Ranges, X-Request-ID"
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def _preflight(requested: str | None) -> Response:
+    """Every path answers a preflight (`/` included): 204 with what may be sent. The headers a
+    browser asks for are allowed when they are plain header names (never echoed otherwise)."""
+    names = [n.strip() for n in (requested or "").split(",") if n.strip()][:32]
+    allowed = ALLOWED_HEADERS
+    if names and all(_HEADER_NAME.fullmatch(n) for n in names):
+        allowed = ", ".join(dict.fromkeys([*ALLOWED_HEADERS.split(", "), *names]))
+    return Response(status=204, headers={
+        "Access-Control-Allow-Methods": ALLOWED_METHODS, "Access-Control-Allow-Headers": allowed,
+        "Access-Control-Max-Age": "86400"})
 
 
 def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: int) -> None:
@@ -46,12 +68,16 @@ def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: 
             # Per IP only, and without reading the body; addresses are counted by the
             # authenticator once their signature has been verified.
             limiter.enforce(client_ip=req.remote_addr)
+        if req.method == "OPTIONS":
+            return _preflight(req.headers.get("Access-Control-Request-Headers"))
 
     @app.after_request
     def finish(response):
         request_id = g.get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         started = g.get("started")
         if started is not None:
             elapsed = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from provider import VERSION
+from provider.crypto.ecies import compressed_public_key
 from provider.routes.common import services
 
 bp = Blueprint("root", __name__)
@@ -25,6 +26,12 @@ def service_endpoints() -> dict[str, list[str]]:
     return cached
 
 
+
+
+# Outside /api/services, announced for ocean.js 8 (it finds every operation through this table).
+NODE_ENDPOINTS = {"directCommand": ["POST", "/directCommand"]}
+
+
 def _build_service_endpoints() -> dict[str, list[str]]:
     endpoints = {}
     for rule in current_app.url_map.iter_rules():
@@ -33,16 +40,22 @@ def _build_service_endpoints() -> dict[str, list[str]]:
             continue
         methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
         endpoints[rule.endpoint.rsplit(".", 1)[-1]] = [methods[0], rule.rule]
-    return endpoints
+    return endpoints | NODE_ENDPOINTS
 
 
 @bp.get("/")
 def root():
+    """Both generations read this one document: classic clients `providerAddresses` and their
+    endpoint names; ocean.js 8 `providerAddress`, `nodePublicKey` (what it ECIES-encrypts to)
+    and the Ocean Node names, looked up case-insensitively (`fileinfo` serves `fileInfo`)."""
     chains = services().chains
+    first = next(iter(chains), None)
     return jsonify(
         software="Provider",
         version=VERSION,
         chainIds=chains.ids(),
         providerAddresses={str(chain.chain_id): chain.provider_address for chain in chains},
+        providerAddress=first.provider_address if first else None,
+        nodePublicKey=compressed_public_key(first.settings.private_key) if first else None,
         serviceEndpoints=service_endpoints(),
     )

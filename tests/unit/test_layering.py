@@ -15,7 +15,8 @@ ROOT = Path(provider.__file__).parent
 ENTRY_POINTS = ("provider.cli", "provider.wsgi", "provider.gunicorn_conf", "provider.devtools")
 ROUTES = ("provider.app", "provider.routes")
 SERVICES = ("provider.services", "provider.health", "provider.access.service", "provider.compute.service",
-            "provider.ddo.decrypt", "provider.auth.service")
+            "provider.ddo.decrypt", "provider.auth.service", "provider.node",
+            "provider.ddo.publish")
 
 
 def module_name(path: Path) -> str:
