@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 # (its type checker breaks on 3.11); found on PATH or under pyenv. Without it those tests skip.
 PYTHON310 ?= $(shell for p in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do "$$p" -c "" 2>/dev/null && echo "$$p" && break; done)
 OCEAN_PY := .tools/clients/ocean-py/.installed
+OCEAN_JS8 := .tools/clients/ocean-js-8.6.2/.installed .tools/clients/ocean-js-8.0.0/.installed
 OCEAN_JS := .tools/clients/ocean-js/.installed
 
 .PHONY: setup run test bench system clients clean
@@ -47,7 +48,15 @@ system:
 	@if [ "$$(id -u)" = 0 ] && ! id ocean-c2d >/dev/null 2>&1; then \
 	  useradd --system --no-create-home --shell /usr/sbin/nologin ocean-c2d; fi
 
-clients: $(OCEAN_PY) $(OCEAN_JS)
+clients: $(OCEAN_PY) $(OCEAN_JS) $(OCEAN_JS8)
+
+# ocean.js 8 (the Ocean Node protocol), two releases, each pinned by its lock file. 8.6.2 asks for
+# @oceanprotocol/ddo-js ^0.3.0, which the registry lacks: its package.json overrides it to 0.2.0.
+.tools/clients/ocean-js-%/.installed: tests/clients/packages/ocean-js-%/package.json tests/clients/packages/ocean-js-%/package-lock.json
+	rm -rf $(@D) && mkdir -p $(@D)
+	cp tests/clients/packages/ocean-js-$*/package.json tests/clients/packages/ocean-js-$*/package-lock.json $(@D)/
+	cd $(@D) && npm ci --silent --no-audit --no-fund
+	touch $@
 
 $(OCEAN_PY):
 	@if [ -z "$(PYTHON310)" ]; then echo "no Python 3.10 found: the ocean.py tests will skip"; else \

@@ -123,10 +123,36 @@ def document(version: str) -> dict[str, Any]:
                           "Revoked"), **BAD, **UNAVAILABLE},
             params=[_query("address", ADDRESS, True), _query("token", {"type": "string"}, True),
                     _query("nonce", NONCE, True), _query("signature", SIGNATURE, True, "Message: address")])},
+        "/api/services/auth/token": {"post": _operation(
+            "Create an auth token (Ocean Node form, ocean.js 8)", "generateAuthToken", "auth",
+            {"200": _json({"type": "object", "properties": {"token": {"type": "string"}}, "required": ["token"]},
+                          "A JWT carrying `address`; send it as `Authorization: <jwt>`"), **BAD, **UNAVAILABLE},
+            body=_json_body({"address": ADDRESS, "nonce": NONCE,
+                             "signature": dict(SIGNATURE, description="Message: address + nonce + \"createAuthToken\""),
+                             "validUntil": {"type": "integer"}}, ["address", "nonce", "signature"]))},
+        "/api/services/auth/token/invalidate": {"post": _operation(
+            "Revoke an auth token (Ocean Node form, ocean.js 8)", "invalidateAuthToken", "auth",
+            {"200": _json({"type": "object", "properties": {"success": {"type": "boolean"}}, "required": ["success"]},
+                          "Revoked (in both forms)"), **BAD, **UNAVAILABLE},
+            body=_json_body({"address": ADDRESS, "token": {"type": "string"}, "nonce": NONCE,
+                             "signature": dict(SIGNATURE, description="Message: address + nonce")},
+                            ["address", "token", "nonce", "signature"]))},
+        "/directCommand": {"post": _operation(
+            "Ocean Node command: `status` (node identity, chains, indexer progress)", "directCommand", "node",
+            {"200": _json({"type": "object", "properties": {"id": {"type": ["string", "null"]},
+                                                           "address": {"type": ["string", "null"]},
+                                                           "version": {"type": "string"},
+                                                           "provider": {"type": "array"}},
+                           "required": ["id", "address", "version", "provider"]}, "Node status"), **BAD},
+            body=_json_body({"command": {"type": "string", "enum": ["status"]}}, ["command"]))},
         "/api/services/encrypt": {"post": _operation(
             "Encrypt a document to the provider's key (ECIES)", "encrypt", "documents",
             {"201": {"description": "0x-hex ciphertext", "content": {"text/plain": {"schema": HEX}}}, **BAD},
-            params=[_query("chainId", {"type": "integer"}, True)],
+            params=[_query("chainId", {"type": "integer"}, True),
+                    _query("consumerAddress", ADDRESS, False, "ocean.js 8: the signer"),
+                    _query("nonce", NONCE, False),
+                    _query("signature", SIGNATURE, False, "ocean.js 8, message: consumerAddress + nonce + "
+                                                          "\"encrypt\"")],
             body={"required": True, "content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}})},
         "/api/services/decrypt": {"post": _operation(
@@ -255,6 +281,8 @@ def document(version: str) -> dict[str, Any]:
             body={"required": True, "content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}})},
     }
+    # Ocean Node's spelling of fileinfo: the same operation
+    paths["/api/services/fileInfo"] = {"post": {**paths["/api/services/fileinfo"]["post"], "operationId": "fileInfo"}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Ocean Provider with Compute-to-Data", "version": version,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils import to_checksum_address
 from web3.exceptions import Web3Exception
 
 from provider import boundedjson
-from provider.access.consumable import NotConsumable, check_consumable, find_service
+from provider.access.consumable import NotConsumable, check_consumable, check_credentials, find_service
 from provider.auth.signatures import same_address
 from provider.boundedjson import JSONRejected
 from provider.chain.client import ChainClient, Chains
@@ -84,9 +85,26 @@ class AssetCatalog:
 
     def require_consumable(self, asset: Asset, consumer: str) -> None:
         try:
-            check_consumable(asset.ddo, self.onchain_state(asset), consumer)
+            check_consumable(asset.ddo, self.onchain_state(asset), consumer, self.access_list_holder(asset, consumer))
         except NotConsumable as exc:
             raise NotConsumable(asset.prefixed(exc.user_message)) from None
+
+    def require_credentials(self, asset: Asset, consumer: str) -> None:
+        """The asset's credentials alone (an algorithm's, at compute start)."""
+        check_credentials(asset.ddo.get("credentials"), consumer, asset.did, self.access_list_holder(asset, consumer),
+                          asset.chain.chain_id)
+
+    @staticmethod
+    def access_list_holder(asset: Asset, consumer: str):
+        """`holds(contract)`: does `consumer` hold a token of that AccessList contract, on the
+        asset's chain. A contract that does not answer counts as "not on the list"."""
+        def holds(contract: str) -> bool:
+            try:
+                access_list = asset.chain.contract("AccessList", to_checksum_address(contract))
+                return int(asset.chain.call(access_list.functions.balanceOf(to_checksum_address(consumer)).call)) > 0
+            except (Web3Exception, ValueError, TypeError):
+                return False
+        return holds
 
     def service_files(self, asset: Asset, service: dict[str, Any]) -> list[dict[str, Any]]:
         """Decrypt `service.files`; they must name this service's datatoken and this NFT."""

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from eth_utils import to_checksum_address
 from web3.exceptions import Web3Exception
 
-from provider.access.consumable import NotConsumable, check_credentials
+from provider.access.consumable import NotConsumable
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable
 from provider.access.files import validate_file_object
@@ -159,7 +159,7 @@ class ComputeService:
                 raise WorkflowError("algorithm.serviceId", "not_found") from None
             if for_start:
                 try:
-                    check_credentials(asset.ddo.get("credentials"), consumer, asset.did)
+                    self.access.require_credentials(asset, consumer)
                 except NotConsumable as exc:
                     raise WorkflowError("algorithm.credentials", exc.user_message) from None
             container = ((asset.ddo.get("metadata") or {}).get("algorithm") or {}).get("container") or {}

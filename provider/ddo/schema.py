@@ -69,9 +69,10 @@ def generation(ddo: dict) -> int | None:
     return None
 
 
-def fields(ddo: dict) -> DDOFields:
-    """The parts of a v4 or v5 document (a v5 document's live in `credentialSubject`)."""
-    body = ddo.get("credentialSubject") if generation(ddo) == 5 else ddo
+def fields(ddo: dict, kind: int | None = None) -> DDOFields:
+    """The parts of a v4 or v5 document (a v5 document's live in `credentialSubject`); `kind`
+    overrides what the version and id say."""
+    body = ddo.get("credentialSubject") if (kind or generation(ddo)) == 5 else ddo
     body = body if isinstance(body, dict) else {}
     metadata, services = body.get("metadata"), body.get("services")
     return DDOFields(5 if body is not ddo else 4, ddo.get("id"), body.get("chainId"), body.get("nftAddress"),
@@ -116,12 +117,13 @@ def validation_errors(ddo: Any) -> dict[str, str]:
     if not isinstance(ddo, dict):
         return {"ddo": "must be a JSON object"}
     errors: dict[str, str] = {}
-    kind = generation(ddo)
-    if kind is None:
-        errors["version"] = "unsupported DDO version: 4.x with a did:op: id or 5.x with a did:ope: id"
-        return errors
-    if kind == 4 and str(ddo.get("version")) not in V4_VERSIONS:
-        errors["version"] = f"unsupported DDO version {str(ddo.get('version'))[:16]!r}"
+    version = str(ddo.get("version") or "")
+    kind = 5 if version.startswith("5") else 4
+    if kind == 4 and version not in V4_VERSIONS:
+        errors["version"] = f"unsupported DDO version {version[:16]!r}: 4.1.0 to 4.7.0, or 5.x"
+    prefix = PREFIX_V5 if kind == 5 else PREFIX_V4
+    if not isinstance(ddo.get("id"), str) or not ddo["id"].startswith(prefix):
+        errors["id"] = f"must be a {prefix} DID"
     if kind == 5:
         for name in ("issuer", "version"):
             if not isinstance(ddo.get(name), str):
@@ -131,30 +133,30 @@ def validation_errors(ddo: Any) -> dict[str, str]:
         if not isinstance(ddo.get("credentialSubject"), dict):
             errors["credentialSubject"] = "is required"
             return errors
-    parts = fields(ddo)
-    where = "credentialSubject" if kind == 5 else "ddo"
+    parts = fields(ddo, kind)
+    where = "credentialSubject." if kind == 5 else ""  # v4 errors name fields as classic clients know them
     chain_id, nft = parts.chain_id, parts.nft_address
     if not isinstance(chain_id, int) or isinstance(chain_id, bool):
-        errors[f"{where}.chainId"] = "must be an integer"
+        errors[f"{where}chainId"] = "must be an integer"
     if not isinstance(nft, str) or not is_address(nft):
-        errors[f"{where}.nftAddress"] = "must be an address"
-    if f"{where}.chainId" not in errors and f"{where}.nftAddress" not in errors and \
+        errors[f"{where}nftAddress"] = "must be an address"
+    if f"{where}chainId" not in errors and f"{where}nftAddress" not in errors and "id" not in errors and \
             ddo["id"] != make_did(nft, chain_id, kind):
         errors["id"] = "is not the DID of this NFT on this chain"
     body = ddo.get("credentialSubject") if kind == 5 else ddo
-    _check(body.get("metadata"), V5_METADATA if kind == 5 else V4_METADATA, f"{where}.metadata", errors)
+    _check(body.get("metadata"), V5_METADATA if kind == 5 else V4_METADATA, f"{where}metadata", errors)
     if kind == 5 and isinstance(body.get("metadata"), dict) and "description" in body["metadata"] \
             and not _description_ok(body["metadata"]["description"]):
-        errors[f"{where}.metadata.description"] = "must be a string or a language value {value, language}"
+        errors[f"{where}metadata.description"] = "must be a string or a language value {value, language}"
     algorithm = parts.metadata.get("algorithm")
     if isinstance(algorithm, dict):
-        _check(algorithm.get("container"), CONTAINER, f"{where}.metadata.algorithm.container", errors)
+        _check(algorithm.get("container"), CONTAINER, f"{where}metadata.algorithm.container", errors)
     services = body.get("services")
     if not isinstance(services, list) or not services:
-        errors[f"{where}.services"] = "at least one service is required"
+        errors[f"{where}services"] = "at least one service is required"
     else:
         for index, service in enumerate(services):
-            at = f"{where}.services[{index}]"
+            at = f"{where}services[{index}]"
             _check(service, V5_SERVICE if kind == 5 else V4_SERVICE, at, errors)
             compute = service.get("compute") if isinstance(service, dict) else None
             if isinstance(compute, dict):
@@ -163,7 +165,7 @@ def validation_errors(ddo: Any) -> dict[str, str]:
                     _check(trusted, TRUSTED_ALGORITHM, f"{at}.compute.publisherTrustedAlgorithms[{n}]", errors)
     credentials = parts.credentials
     if credentials is not None and not isinstance(credentials, dict):
-        errors[f"{where}.credentials"] = "must be an object"
+        errors[f"{where}credentials"] = "must be an object"
     return errors
 
 

@@ -63,6 +63,10 @@ def deploy_ocean_contracts(w3: Web3, accounts: list[LocalAccount]) -> dict:
     send_transaction(w3, owner, router_c.functions.addFactory(factory))
     send_transaction(w3, owner, router_c.functions.addFixedRateContract(fixed_rate))
     send_transaction(w3, owner, router_c.functions.addDispenserContract(dispenser))
+    # deployed last, so every address above stays where barge has it
+    access_list = _deploy(w3, owner, "AccessList")
+    access_list_factory = _deploy(w3, owner, "AccessListFactory", access_list)
+    escrow = _deploy(w3, owner, "Escrow", router, collector)
     return {
         "chainId": w3.eth.chain_id,
         "startBlock": start_block,
@@ -76,6 +80,9 @@ def deploy_ocean_contracts(w3: Web3, accounts: list[LocalAccount]) -> dict:
         "ERC721Factory": factory,
         "ERC721Template": {"1": erc721},
         "ERC20Template": erc20,
+        "AccessListFactory": access_list_factory,
+        "AccessList": {"1": access_list},
+        "Escrow": escrow,
     }
 
 
@@ -91,6 +98,8 @@ def existing_deployment(w3: Web3, address_file: Path) -> dict | None:
         return None
     if len(w3.eth.get_code(Web3.to_checksum_address(entry["ERC721Factory"]))) == 0:
         return None
+    if any(name not in entry for name in ("AccessListFactory", "Escrow")):
+        return None  # written before those were deployed: deploy a complete set
     return entry
 
 

@@ -73,7 +73,10 @@ class Publisher:
             "timeout": timeout,
         }
         if compute is not None:
-            service["compute"] = compute
+            # what ocean.py's publishing fills in; the DDO schema requires both flags
+            service["compute"] = {"allowRawAlgorithm": False, "allowNetworkAccess": False,
+                                  "publisherTrustedAlgorithms": [], "publisherTrustedAlgorithmPublishers": [],
+                                  **compute}
         ddo = {
             "@context": ["https://w3id.org/did/v1"],
             "id": did_for(nft, self.chain_id),

@@ -23,9 +23,11 @@ def encrypt():
     body = request.get_data()
     if chain is None or not body:
         raise InvalidRequest("Failed to encrypt.")
-    if request.args.get("signature") or request.args.get("consumerAddress"):
-        # ocean.js 8 signs encrypt (Ocean Node's `encrypt` command); classic clients send nothing.
-        require(request.args, "consumerAddress", "nonce", "signature")
+    signature = request.args.get("signature")
+    if signature and signature not in ("null", "undefined"):
+        # ocean.js 8 signs encrypt (Ocean Node's `encrypt` command); classic clients send nothing,
+        # and ocean.js 8 with an auth token sends `signature=null`: encrypting needs no identity.
+        require(request.args, "consumerAddress", "nonce")
         consumer = address_field(request.args, "consumerAddress")
         svc.authenticator.authorize(signer=consumer, message=None, nonce=request.args["nonce"],
                                     signature=request.args["signature"], allow_token=False, node_action="encrypt",

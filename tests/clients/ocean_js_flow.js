@@ -90,6 +90,23 @@ async function main () {
   step('downloaded', [firstBody, secondBody])
   step('replayed_url', { status: replay.status, body: await replay.json() })
 
+  // ---- an asset ocean.js 8 published (one serviceEndpoint, either generation consumes it) ----
+  if (env.CROSS_DID) {
+    const other = await aquarius.waitForAqua(env.CROSS_DID)
+    const service = other.services.find((s) => s.type === 'access')
+    const crossPublisher = new ethers.Wallet(env.CROSS_PUBLISHER_KEY, chain)
+    await mined(await new Datatoken(crossPublisher, CHAIN).mint(service.datatokenAddress, await crossPublisher.getAddress(),
+      '10', consumerAddress))
+    const crossInit = await ProviderInstance.initialize(other.id, service.id, 0, consumerAddress, providerUrl)
+    const crossOrder = await handleOrder(crossInit, service.datatokenAddress, consumer, consumerAddress)
+    const crossUrl = await ProviderInstance.getDownloadUrl(other.id, service.id, 0, crossOrder, providerUrl, consumer)
+    step('cross_downloaded', await (await fetch(crossUrl)).text())
+  }
+  if (env.ONLY_ACCESS) {
+    console.log('RESULT ' + JSON.stringify(steps))
+    return
+  }
+
   // ---- compute: a dataset trusting its publisher's algorithms, and one such algorithm ------
   const publisherAddress = await publisher.getAddress()
   const cdata = await publish(publisher, 'ocean.js compute data', 'dataset',

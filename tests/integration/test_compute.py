@@ -94,7 +94,8 @@ class Lab:
 
     def publish_algorithm(self, path="/files/algo.py", container=None):
         nft, dt = self.publisher.create_nft_with_datatoken(self.chain.publisher_account)
-        metadata = {"type": "algorithm", "name": "sum", "created": "2026-01-01T00:00:00Z",
+        metadata = {"type": "algorithm", "name": "sum", "created": "2026-01-01T00:00:00Z", "description": "sums columns",
+                    "author": "Ocean", "license": "CC0",
                     "algorithm": {"language": "python", "version": "0.1", "container": container or CONTAINER}}
         ddo = self.publisher.make_ddo(nft, dt, [{"type": "url", "url": self.origin.url + path, "method": "GET"}],
                                       metadata=metadata)

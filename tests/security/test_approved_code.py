@@ -46,7 +46,8 @@ class SwitchingOrigin:
 
 def publish_algorithm_at(lab, url):
     nft, dt = lab.publisher.create_nft_with_datatoken(lab.chain.publisher_account)
-    metadata = {"type": "algorithm", "name": "sum", "created": "2026-01-01T00:00:00Z",
+    metadata = {"type": "algorithm", "name": "sum", "created": "2026-01-01T00:00:00Z", "description": "sums columns",
+                "author": "Ocean", "license": "CC0",
                 "algorithm": {"language": "python", "version": "0.1", "container": CONTAINER}}
     ddo = lab.publisher.make_ddo(nft, dt, [{"type": "url", "url": url, "method": "GET"}], metadata=metadata)
     lab.publisher.set_metadata(lab.chain.publisher_account, nft, ddo, 2)
