@@ -15,7 +15,8 @@ const CHAIN = 8996
 const steps = {}
 const step = (name, value = true) => { steps[name] = value; console.log(`ocean.js 8: ${name}`) }
 const sha256 = (text) => require('crypto').createHash('sha256').update(text).digest('hex')
-const version = require('@oceanprotocol/lib/package.json').version
+const version = JSON.parse(fs.readFileSync(require('path').join(env.NODE_PATH, '@oceanprotocol', 'lib', 'package.json'),
+  'utf8')).version
 
 async function createAsset (owner, name, files, ddo) {
   // as ocean.js's test helper createAssetHelper does it
@@ -72,7 +73,8 @@ async function download (did, serviceId, orderTx, consumer) {
 
 let addresses, aquarius
 async function main () {
-  const chain = new ethers.JsonRpcProvider(env.NETWORK_URL)
+  // no request cache: a cached transaction count would reuse a nonce between quick transactions
+  const chain = new ethers.JsonRpcProvider(env.NETWORK_URL, undefined, { cacheTimeout: -1 })
   const publisher = new ethers.Wallet(env.PUBLISHER_KEY, chain)
   const consumer = new ethers.Wallet(env.CONSUMER_KEY, chain)
   addresses = JSON.parse(fs.readFileSync(env.ADDRESS_FILE, 'utf8')).development
