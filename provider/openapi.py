@@ -137,6 +137,9 @@ def document(version: str) -> dict[str, Any]:
             body=_json_body({"address": ADDRESS, "token": {"type": "string"}, "nonce": NONCE,
                              "signature": dict(SIGNATURE, description="Message: address + nonce")},
                             ["address", "token", "nonce", "signature"]))},
+        "/api/services/freeCompute": {"post": _operation(
+            "Ocean Node free compute (ocean.js 8): not supported yet, answered 400", "freeCompute", "compute",
+            {**BAD}, body={"required": False, "content": {"application/json": {"schema": {"type": "object"}}}})},
         "/directCommand": {"post": _operation(
             "Ocean Node command: `status` (node identity, chains, indexer progress)", "directCommand", "node",
             {"200": _json({"type": "object", "properties": {"id": {"type": ["string", "null"]},
@@ -324,7 +327,7 @@ def document(version: str) -> dict[str, Any]:
                 "FileInfo": {"type": "object", "required": ["index", "valid", "type"], "properties": {
                     "index": {"type": "integer"}, "valid": {"type": "boolean"}, "type": {"type": "string"},
                     "contentLength": {"type": "string"}, "contentType": {"type": "string"},
-                    "filename": {"type": "string"}, "checksum": {"type": "string"},
+                    "filename": {"type": "string"}, "name": {"type": "string"}, "checksum": {"type": "string"},
                     "checksumType": {"type": "string"}}},
                 "ProviderFee": {"type": "object", "required": ["providerFeeAddress", "providerFeeToken",
                                                                "providerFeeAmount", "providerData", "v", "r", "s",

@@ -301,8 +301,9 @@ class FileDetails:
     def as_fileinfo(self, index: int, kind: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"index": index, "valid": self.valid, "type": kind}
         if self.valid:
+            # `filename` for classic clients, `name` for Ocean Node's (ocean.js 8)
             entry.update(contentLength=self.content_length or "", contentType=self.content_type or "",
-                         filename=self.filename or "")
+                         filename=self.filename or "", name=self.filename or "")
             if self.checksum is not None:
                 entry.update(checksum=self.checksum, checksumType="sha256")
         return entry

@@ -177,4 +177,7 @@ def classic_view(ddo: dict) -> dict:
     subject = ddo["credentialSubject"]
     lifted = {key: subject[key] for key in ("chainId", "nftAddress", "metadata", "services", "credentials",
                                             "datatokens") if key in subject}
+    indexed = ddo.get("indexedMetadata")
+    if isinstance(indexed, dict) and "nft" not in ddo:
+        lifted["nft"] = indexed.get("nft")  # what the indexer read of the NFT (state, owner)
     return {**ddo, **lifted}

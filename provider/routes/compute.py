@@ -28,14 +28,31 @@ def computeEnvironments():
     return jsonify(_compute().environments(request.args.get("chainId")))
 
 
+NODE_COMPUTE_NOT_YET = ("Resource-priced compute with escrow payments (the Ocean Node protocol of ocean.js 8) is "
+                        "not supported by this provider yet; use the classic compute API (ocean.py, ocean.js 3.3).")
+
+
+def _classic_only(body: dict) -> dict:
+    """ocean.js 8's compute requests carry `payment` (§8 of the node spec): refused clearly
+    instead of being misread as classic ones."""
+    if "payment" in body:
+        raise InvalidRequest(NODE_COMPUTE_NOT_YET)
+    return body
+
+
 @bp.post("/initializeCompute")
 def initializeCompute():
-    return jsonify(_compute().initialize(_json_body()))
+    return jsonify(_compute().initialize(_classic_only(_json_body())))
 
 
 @bp.post("/compute")
 def computeStart():
-    return jsonify(_compute().start(_json_body(), auth_token()))
+    return jsonify(_compute().start(_classic_only(_json_body()), auth_token()))
+
+
+@bp.post("/freeCompute")
+def freeCompute():
+    raise InvalidRequest(NODE_COMPUTE_NOT_YET)
 
 
 @bp.get("/compute")

@@ -67,12 +67,3 @@ def init_app(app: Flask) -> None:
             return jsonify({"error": "Method Not Allowed"}), 405
         return None
 
-    @app.after_request
-    def cors(response):
-        # Browser dApps call the provider from any origin, as with the reference (flask-cors).
-        response.headers.setdefault("Access-Control-Allow-Origin", "*")
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "Content-Type, AuthToken")
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
-        return response

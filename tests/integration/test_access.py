@@ -82,7 +82,7 @@ def test_fileinfo_for_a_raw_url_with_checksum(client, origin):
     r = client.post("/api/services/fileinfo", json={**url_file(origin), "checksum": True})
     assert r.status_code == 200
     assert r.get_json() == [{"index": 0, "valid": True, "type": "url", "contentLength": str(len(CSV)),
-                             "contentType": "text/csv", "filename": "data.csv",
+                             "contentType": "text/csv", "filename": "data.csv", "name": "data.csv",
                              "checksum": hashlib.sha256(CSV).hexdigest(), "checksumType": "sha256"}]
     no_checksum = client.post("/api/services/fileinfo", json=url_file(origin)).get_json()[0]
     assert "checksum" not in no_checksum
