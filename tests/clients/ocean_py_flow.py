@@ -51,6 +51,20 @@ folder = ocean.assets.download_asset(ddo, consumer, env["DOWNLOADS"], order_tx)
 files = [os.path.join(folder, name) for name in sorted(os.listdir(folder))]
 step("downloaded", [open(path, "rb").read().decode() for path in files])
 
+# ---- an asset ocean.js 8 published: ocean.py consumes it from the same provider -------------
+if env.get("CROSS_DID"):
+    other = ocean.assets.resolve(env["CROSS_DID"])
+    service = next(s for s in other.services if s.type == "access")
+    ocean.get_datatoken(service.datatoken).mint(consumer.address, ten, {"from": Account.from_key(env["CROSS_PUBLISHER_KEY"])})
+    cross_tx = ocean.assets.pay_for_access_service(other, {"from": consumer}, service=service)
+    os.makedirs(env["DOWNLOADS"] + "/cross", exist_ok=True)
+    cross_folder = ocean.assets.download_asset(other, consumer, env["DOWNLOADS"] + "/cross", cross_tx, service=service)
+    step("cross_downloaded", [open(os.path.join(cross_folder, name), "rb").read().decode()
+                              for name in sorted(os.listdir(cross_folder))])
+if env.get("ONLY_ACCESS"):
+    print("RESULT " + json.dumps(steps), flush=True)
+    raise SystemExit(0)
+
 # ---- update: the provider's DDO cache follows MetadataUpdated (event.tx) --------------------
 ddo.metadata["description"] = "updated by ocean.py"
 ddo = ocean.assets.update(ddo, {"from": publisher})

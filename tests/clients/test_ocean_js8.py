@@ -12,6 +12,7 @@ from tests.clients.conftest import CLIENTS, DATA, flow_env, run_client
 
 RELEASES = {"8.6.2": (1, 2), "8.0.0": (7, 9)}  # their own accounts: no shared nonces
 CLASSIC = CLIENTS / "ocean-js" / "node_modules"
+OCEAN_PY = CLIENTS / "ocean-py" / "bin" / "python"
 
 
 def modules(release: str):
@@ -37,7 +38,7 @@ def classic_asset(node, client_stack, dev_chain):
 
 
 @pytest.mark.parametrize("release", list(RELEASES))
-def test_ocean_js8_end_to_end_and_across_generations(release, node, client_stack, dev_chain, classic_asset):
+def test_ocean_js8_end_to_end_and_across_generations(release, node, client_stack, dev_chain, classic_asset, tmp_path):
     if not (modules(release) / "@oceanprotocol" / "lib").exists():
         pytest.skip(f"ocean.js {release} is not installed: run `make clients`")
     publisher, consumer = RELEASES[release]
@@ -78,3 +79,11 @@ def test_ocean_js8_end_to_end_and_across_generations(release, node, client_stack
                        CROSS_PUBLISHER_KEY="0x" + bytes(dev_chain.accounts[publisher].key).hex())
     crossed = run_client([node, "tests/clients/ocean_js_flow.js"], classic, timeout=300)
     assert crossed["cross_downloaded"] == DATA
+    # ... and so does ocean.py
+    if OCEAN_PY.exists():
+        (tmp_path / "downloads").mkdir()
+        py_env = flow_env(client_stack, dev_chain, publisher=3, consumer=4, HOME=str(tmp_path),
+                          DOWNLOADS=str(tmp_path / "downloads"), ONLY_ACCESS="1", CROSS_DID=result["published_did"],
+                          CROSS_PUBLISHER_KEY="0x" + bytes(dev_chain.accounts[publisher].key).hex())
+        by_ocean_py = run_client([str(OCEAN_PY), "tests/clients/ocean_py_flow.py"], py_env, timeout=300)
+        assert by_ocean_py["downloaded"] == [DATA] and by_ocean_py["cross_downloaded"] == [DATA]

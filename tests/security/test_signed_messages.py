@@ -77,3 +77,20 @@ def test_initialize_never_offers_a_used_order_as_it_is(lab):
         "consumerAddress": lab.consumer.address}).get_json()
     entry = reply["datasets"][0]
     assert entry["validOrder"] == tx and "providerFee" in entry  # reuse it with reuseOrder: a new agreement
+
+
+def test_node_commands_name_their_action_and_the_one_shared_shape_is_single_use():
+    """ocean.js 8 signs `address + nonce + command`: distinct per action, so one action's
+    signature is never another's. The exception is invalidateAuthToken (`address + nonce`, as
+    ocean.js sends it), the same string as the classic createAuthToken/deleteAuthToken message:
+    all three consume the nonce (test_node_protocol replays it across them)."""
+    from provider.auth.messages import NODE_COMMANDS, node_message
+    commands = [c.command for c in NODE_COMMANDS.values() if c.command is not None]
+    assert len(commands) == len(set(commands))
+    messages = {action: node_message(action, "0xA", "7") for action in NODE_COMMANDS}
+    assert len(set(messages.values())) == len(messages)
+    classic_address_only = [a for a, spec in SIGNED_ACTIONS.items() if spec.fields == ("address",)]
+    assert sorted(classic_address_only) == ["createAuthToken", "deleteAuthToken"]
+    assert messages["invalidateAuthToken"] == signed_message("createAuthToken", address="0xA") + "7"
+    # no other node message reads as a classic message with a nonce appended: each ends in its command
+    assert all(messages[a].endswith(NODE_COMMANDS[a].command) for a in NODE_COMMANDS if a != "invalidateAuthToken")
