@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import uuid
+from decimal import Decimal
 from datetime import datetime, timezone
 
 from eth_utils import to_checksum_address
@@ -41,6 +42,7 @@ from provider.stores.leases import Leases
 log = logging.getLogger(__name__)
 
 _EVENTS = ("MetadataCreated", "MetadataUpdated", "MetadataState")
+MAX_SERVICES_PRICED = 16  # services, exchanges and dispensers read per document (a hostile one lists many)
 
 
 def _hex(value) -> str:
@@ -238,6 +240,7 @@ class ChainIndexer:
         return dict(
             did=did, chain_id=self.chain.chain_id, nft_address=nft, ddo=ddo,
             state=int(args["state"]), nft=self._nft_info(nft),
+            stats=self._service_stats(ddo) if ddo is not None else None,
             event={
                 "tx": _hex(event["transactionHash"]),
                 "block": int(event["blockNumber"]),
@@ -247,6 +250,37 @@ class ChainIndexer:
             },
             error=error,
         )
+
+    def _service_stats(self, ddo: dict) -> list[dict]:
+        """Per service: its datatoken's name and symbol, and the prices it can be bought at when
+        the document is indexed (fixed-rate exchanges: rate in the base token; dispensers: 0), as
+        Ocean Node's `indexedMetadata.stats` lists them. Read from the datatoken itself, so a
+        service naming someone else's exchange shows nothing."""
+        stats = []
+        for service in schema.fields(ddo).services[:MAX_SERVICES_PRICED]:
+            if not isinstance(service, dict) or not isinstance(service.get("datatokenAddress"), str):
+                continue
+            entry = {"datatokenAddress": service["datatokenAddress"], "serviceId": service.get("id"), "prices": []}
+            try:
+                token = to_checksum_address(service["datatokenAddress"])
+                datatoken = self.chain.contract("ERC20Template", token)
+                entry["name"] = datatoken.functions.name().call()
+                entry["symbol"] = datatoken.functions.symbol().call()
+                for contract, exchange_id in datatoken.functions.getFixedRates().call()[:MAX_SERVICES_PRICED]:
+                    exchange = self.chain.contract("FixedRateExchange", contract).functions.getExchange(
+                        exchange_id).call()
+                    if exchange[1].lower() == token.lower() and exchange[6]:  # this datatoken's, active
+                        entry["prices"].append({"type": "fixedrate", "price": str(Decimal(exchange[5]) / 10 ** 18),
+                                                "contract": contract, "token": exchange[3],
+                                                "exchangeId": "0x" + bytes(exchange_id).hex()})
+                for dispenser in datatoken.functions.getDispensers().call()[:MAX_SERVICES_PRICED]:
+                    if self.chain.contract("Dispenser", dispenser).functions.status(token).call()[0]:
+                        entry["prices"].append({"type": "dispenser", "price": "0", "contract": dispenser,
+                                                "token": token})
+            except (Web3Exception, ValueError, TypeError):
+                pass  # not a datatoken we can read: listed without prices
+            stats.append(entry)
+        return stats
 
     def _nft_info(self, nft: str) -> dict:
         contract = self.chain.contract("ERC721Template", nft)

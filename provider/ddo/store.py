@@ -26,6 +26,7 @@ class IndexedAsset:
     nft: dict[str, Any]
     event: dict[str, Any]
     error: str | None
+    stats: list[dict[str, Any]] | None = None   # per service: datatoken, name, symbol, prices
 
     def aquarius_document(self) -> dict[str, Any] | None:
         """The DDO as both generations of clients read it: the published document, with the
@@ -44,8 +45,9 @@ class IndexedAsset:
                       "contract": self.event.get("contract"), "block": self.event.get("block"),
                       "datetime": self.event.get("datetime")},
             "purgatory": {"state": False},
-            "stats": [{"datatokenAddress": s.get("datatokenAddress"), "name": s.get("name"), "serviceId": s.get("id"),
-                       "orders": 0, "prices": []} for s in services],
+            "stats": self.stats if self.stats is not None else [
+                {"datatokenAddress": s.get("datatokenAddress"), "serviceId": s.get("id"), "prices": []}
+                for s in services],
         }
         if parts.generation == 4:
             document["nft"] = nft
@@ -69,18 +71,23 @@ class AssetStore:
             did=row["did"], chain_id=row["chain_id"], nft_address=row["nft_address"],
             ddo=json.loads(row["ddo"]) if row["ddo"] else None, state=row["state"],
             nft=json.loads(row["nft"]), event=json.loads(row["event"]), error=row["error"],
+            stats=json.loads(row["stats"]) if row["stats"] else None,
         )
 
-    def save_document(self, conn, *, did, chain_id, nft_address, ddo, state, nft, event, error) -> None:
-        """Record a Created/Updated event. A refused document keeps the last valid one."""
+    def save_document(self, conn, *, did, chain_id, nft_address, ddo, state, nft, event, error,
+                      stats=None) -> None:
+        """Record a Created/Updated event. A refused document keeps the last valid one (and its
+        stats)."""
         conn.execute(
-            """INSERT INTO asset(did, chain_id, nft_address, ddo, state, nft, event, created, error)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO asset(did, chain_id, nft_address, ddo, state, nft, event, created, error, stats)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(did) DO UPDATE SET
                  ddo = COALESCE(excluded.ddo, asset.ddo), state = excluded.state,
-                 nft = excluded.nft, event = excluded.event, error = excluded.error""",
+                 nft = excluded.nft, event = excluded.event, error = excluded.error,
+                 stats = CASE WHEN excluded.ddo IS NULL THEN asset.stats ELSE excluded.stats END""",
             (did, chain_id, nft_address, json.dumps(ddo) if ddo is not None else None, state,
-             json.dumps(nft), json.dumps(event), time.strftime("%Y-%m-%dT%H:%M:%S"), error),
+             json.dumps(nft), json.dumps(event), time.strftime("%Y-%m-%dT%H:%M:%S"), error,
+             json.dumps(stats) if stats is not None else None),
         )
 
     def record_event(self, conn, *, chain_id: int, block_number: int, log_index: int, did: str, kind: str,

@@ -100,6 +100,7 @@ CREATE TABLE IF NOT EXISTS asset (
 _ADDED_COLUMNS = (
     ("indexer_progress", "last_hash", "TEXT"),      # hash of last_block when it was indexed
     ("indexer_progress", "genesis_hash", "TEXT"),   # block 0 of the chain the index was built on
+    ("asset", "stats", "TEXT"),                     # JSON: per service, its datatoken and prices
 )
 
 

@@ -31,6 +31,31 @@ def test_published_asset_resolves_with_indexer_blocks(client, dev_chain, publish
     assert client.get(f"/api/aquarius/assets/metadata/{asset.did}").get_json() == asset.ddo["metadata"]
 
 
+def test_indexed_metadata_for_ocean_js_8_with_the_prices_on_chain(client, dev_chain, publisher):
+    owner = dev_chain.publisher_account
+    asset = publisher.publish(owner, [])
+    indexed = get_ddo(client, asset.did).get_json()["indexedMetadata"]
+    assert indexed["event"]["txid"] == asset.tx_hash and indexed["nft"]["address"] == asset.nft_address
+    assert indexed["stats"] == [{"datatokenAddress": asset.datatoken_address, "serviceId": "0",
+                                 "name": indexed["stats"][0]["name"], "symbol": indexed["stats"][0]["symbol"],
+                                 "prices": []}]
+    # the publisher adds a dispenser and a fixed-rate exchange, then updates the document
+    contracts = json.loads(dev_chain.address_file.read_text())["development"]
+    datatoken = dev_chain.w3.eth.contract(address=asset.datatoken_address, abi=abi("ERC20Template"))
+    send_transaction(dev_chain.w3, owner, datatoken.functions.createDispenser(
+        contracts["Dispenser"], 10**18, 10**18, True, "0x" + "00" * 20))
+    send_transaction(dev_chain.w3, owner, datatoken.functions.createFixedRate(
+        contracts["FixedPrice"], [contracts["Ocean"], owner.address, owner.address, "0x" + "00" * 20],
+        [18, 18, 3 * 10**18, 0, 1]))
+    tx = publisher.set_metadata(owner, asset.nft_address, asset.ddo)
+    client.application.extensions["provider"].indexers[0].sync()
+    indexed = get_ddo(client, asset.did).get_json()["indexedMetadata"]
+    assert indexed["event"]["txid"] == tx
+    prices = {p["type"]: p for p in indexed["stats"][0]["prices"]}
+    assert prices["dispenser"]["price"] == "0" and prices["dispenser"]["contract"] == contracts["Dispenser"]
+    assert prices["fixedrate"]["price"] == "3" and prices["fixedrate"]["token"] == contracts["Ocean"]
+
+
 def test_unknown_did_body_has_the_text_ocean_py_looks_for(client):
     did = "did:op:" + "ab" * 32
     r = get_ddo(client, did)
