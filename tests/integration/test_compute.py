@@ -107,10 +107,11 @@ class Lab:
         return {"did": algo_ddo["id"], "filesChecksum": hashlib.sha256(files).hexdigest(),
                 "containerSectionChecksum": container_section_checksum(container or CONTAINER)}
 
-    def publish_dataset(self, trusted=(), publishers=(), raw=False, network=False, path="/files/data.csv"):
+    def publish_dataset(self, trusted=(), publishers=(), raw=False, network=False, path="/files/data.csv",
+                        credentials=None):
         nft, dt = self.publisher.create_nft_with_datatoken(self.chain.publisher_account)
         ddo = self.publisher.make_ddo(
-            nft, dt, [{"type": "url", "url": self.origin.url + path, "method": "GET"}],
+            nft, dt, [{"type": "url", "url": self.origin.url + path, "method": "GET"}], credentials=credentials,
             service_type="compute", compute={"allowRawAlgorithm": raw, "allowNetworkAccess": network,
                                              "publisherTrustedAlgorithms": list(trusted),
                                              "publisherTrustedAlgorithmPublishers": list(publishers)})

@@ -279,3 +279,15 @@ def test_node_compute_requests_get_a_clear_refusal_not_a_misreading(make_app):
     for path in ("/api/services/initializeCompute", "/api/services/compute", "/api/services/freeCompute"):
         reply = client.post(path, json=body)
         assert reply.status_code == 400 and "not supported" in reply.get_json()["error"], path
+
+
+def test_access_list_credentials_are_enforced_for_compute(lab, dev_chain):
+    from tests.integration.test_compute import raw_algorithm
+    outsider_list = deploy_access_list(dev_chain, [dev_chain.accounts[3]])
+    members_list = deploy_access_list(dev_chain, [lab.consumer])
+    algorithm = raw_algorithm("print('hi')")
+    refused = lab.publish_dataset(raw=True, credentials={"allow": [{"type": "accessList", "accessList": outsider_list}]})
+    reply = lab.initialize([refused], algorithm)
+    assert reply.status_code == 400 and "CREDENTIAL_NOT_IN_ALLOW_LIST" in json.dumps(reply.get_json())
+    admitted = lab.publish_dataset(raw=True, credentials={"allow": [{"type": "accessList", "accessList": members_list}]})
+    assert lab.initialize([admitted], algorithm).status_code == 200
