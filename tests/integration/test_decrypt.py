@@ -1,4 +1,5 @@
 """Every branch of POST /api/services/decrypt, against published assets on anvil."""
+import hashlib
 import itertools
 import json
 
@@ -141,3 +142,24 @@ def test_auth_token_instead_of_signature(client, app, dev_chain, publisher, asse
     stranger_token = app.extensions["provider"].tokens.create(dev_chain.accounts[3].address, int(time.time()) + 600)
     r = decrypt(client, decrypter, nft, tx=tx, token=stranger_token, signature=False)
     assert r.status_code == 400 and r.get_json()["errors"]["signature"] == ["Token is invalid."]
+
+
+def test_an_ocean_node_indexing_our_asset_decrypts_with_its_command(client, dev_chain, publisher, asset):
+    """What an Ocean Node sends when `metadataDecryptorUrl` is us (node spec §3.18): the
+    `decryptDDO` command signature, nonce = the stored one + 1; it then checks
+    sha256(JSON.stringify(parsed)) == metadataHash, i.e. sha256 of the bytes we return."""
+    nft, ddo = asset
+    tx = publisher.set_metadata(dev_chain.publisher_account, nft, ddo, 2)
+    node = dev_chain.accounts[6]
+    nonce = client.get(f"/api/services/nonce?userAddress={node.address}").get_json()["nonce"] + 1
+    body = {"transactionId": tx, "chainId": 8996, "decrypterAddress": node.address, "dataNftAddress": nft,
+            "nonce": str(nonce), "signature": sign(node, f"{node.address}{nonce}decryptDDO")}
+    reply = client.post("/api/services/decrypt", json=body)
+    assert reply.status_code == 201 and json.loads(reply.data) == ddo
+    _, metadata_hash = publisher.encode(ddo, 2)  # what setMetaData put on chain
+    assert hashlib.sha256(reply.data).digest() == metadata_hash
+    assert client.post("/api/services/decrypt", json=body).status_code == 400  # the nonce is spent
+    # a classic decrypt signature is not the node command, and the node command no classic message
+    nonce += 1
+    wrong = dict(body, nonce=str(nonce), signature=sign(node, f"{node.address}{nonce}download"))
+    assert client.post("/api/services/decrypt", json=wrong).status_code == 400
