@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "example": "0x" + "ab" * 20}
-DID = {"type": "string", "pattern": "^did:op:[0-9a-fA-F]{64}$", "example": "did:op:" + "0" * 64}
+DID = {"type": "string", "pattern": "^did:ope?:[0-9a-fA-F]{64}$", "example": "did:op:" + "0" * 64}
 HEX = {"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}
 NONCE = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 10**78 - 1},
                    {"type": "string", "pattern": "^[0-9]{1,78}(\\.[0-9]{1,18})?$"}],

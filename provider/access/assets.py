@@ -94,6 +94,15 @@ class AssetCatalog:
         check_credentials(asset.ddo.get("credentials"), consumer, asset.did, self.access_list_holder(asset, consumer),
                           asset.chain.chain_id)
 
+    def require_service_credentials(self, asset: Asset, service: dict[str, Any], consumer: str) -> None:
+        """A service's own credentials (DDO 4.7.0 and v5 allow them per service), on top of the
+        asset's."""
+        try:
+            check_credentials(service.get("credentials"), consumer, asset.did, self.access_list_holder(asset, consumer),
+                              asset.chain.chain_id)
+        except NotConsumable as exc:
+            raise NotConsumable(asset.prefixed(exc.user_message)) from None
+
     @staticmethod
     def access_list_holder(asset: Asset, consumer: str):
         """`holds(contract)`: does `consumer` hold a token of that AccessList contract, on the

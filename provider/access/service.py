@@ -118,6 +118,7 @@ class AccessService(AssetCatalog):
         asset = self.asset(data["documentId"])
         self.require_consumable(asset, consumer)
         index, service = self.service(asset, data["serviceId"])
+        self.require_service_credentials(asset, service, consumer)
         if service.get("type") == "compute":
             raise InvalidRequest(asset.prefixed("Use the initializeCompute endpoint to initialize compute jobs."))
         if data.get("transferTxId"):
@@ -160,6 +161,7 @@ class AccessService(AssetCatalog):
         asset = self.asset(data["documentId"])
         self.require_consumable(asset, consumer)
         index, service = self.service(asset, data["serviceId"])
+        self.require_service_credentials(asset, service, consumer)
         if service.get("type") != "access":
             raise InvalidRequest(asset.prefixed(f"Service with index={data['serviceId']} is not an access service."))
         try:

@@ -28,8 +28,12 @@ CUSTOM_DATA = "algoCustomData.json"                 # in /data/inputs
 
 
 def did_folder(did: str) -> str:
-    """The folder of a dataset under /data/inputs: its DID without the method prefix."""
-    return did.removeprefix("did:op:")
+    """The folder of a dataset under /data/inputs: its DID without the method prefix (`did:op:`
+    for v4 documents, `did:ope:` for v5), i.e. the 64 hex digits."""
+    for prefix in ("did:ope:", "did:op:"):
+        if did.startswith(prefix):
+            return did[len(prefix):]
+    return did
 
 
 def entrypoint_for(template: str) -> str:

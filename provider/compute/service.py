@@ -206,6 +206,7 @@ class ComputeService:
             raise WorkflowError(f"{resource}.serviceId", "not_found") from None
         try:
             self.access.require_consumable(asset, consumer)
+            self.access.require_service_credentials(asset, service, consumer)
         except NotConsumable as exc:
             raise WorkflowError(resource, exc.user_message) from None
         if service.get("type") not in ("access", "compute"):

@@ -291,3 +291,26 @@ def test_access_list_credentials_are_enforced_for_compute(lab, dev_chain):
     assert reply.status_code == 400 and "CREDENTIAL_NOT_IN_ALLOW_LIST" in json.dumps(reply.get_json())
     admitted = lab.publish_dataset(raw=True, credentials={"allow": [{"type": "accessList", "accessList": members_list}]})
     assert lab.initialize([admitted], algorithm).status_code == 200
+
+
+def test_service_credentials_are_enforced_too(shop, dev_chain, origin):
+    """DDO 4.7.0 and v5 let a publisher restrict one service: an open asset whose access service
+    allows one address serves nobody else."""
+    owner, allowed, other = dev_chain.publisher_account, dev_chain.consumer, dev_chain.accounts[3]
+    nft, datatoken = shop.publisher.create_nft_with_datatoken(owner)
+    ddo = shop.publisher.make_ddo(nft, datatoken, [url_file(origin)])
+    ddo["version"] = "4.7.0"
+    ddo["services"][0]["credentials"] = {"allow": [{"type": "address", "values": [allowed.address]}]}
+    shop.publisher.set_metadata(owner, nft, ddo)
+    for account in (allowed, other):
+        mint(dev_chain.w3, owner, datatoken, account.address)
+
+    class Published:
+        did = ddo["id"]
+        datatoken_address = datatoken
+    assert shop.initialize(Published, allowed).status_code == 200
+    refused = shop.initialize(Published, other)
+    assert refused.status_code == 400 and refused.get_json()["error"].endswith("CREDENTIAL_NOT_IN_ALLOW_LIST.")
+    fee = shop.initialize(Published, allowed).get_json()["providerFee"]
+    tx = shop.order(Published, other, fee=fee)
+    assert shop.download(Published, other, tx).status_code == 400

@@ -95,3 +95,9 @@ def test_sandbox_command_layers():
     assert "/jobs/j/data/inputs" in ro and "/usr" in ro
     assert "--clearenv" in args and "--die-with-parent" in args and "--disable-userns" in args
     assert args[args.index("--cap-drop") + 1] == "ALL"
+
+
+def test_input_folders_are_the_did_without_its_method_for_both_ddo_generations():
+    from provider.compute.contract import did_folder
+    digits = "ab" * 32
+    assert did_folder("did:op:" + digits) == digits and did_folder("did:ope:" + digits) == digits
