@@ -36,7 +36,7 @@ def node_status(services: ProviderServices) -> dict[str, Any]:
     first = chains[0] if chains else None
     address = first.provider_address if first else None
     access = services.settings.access
-    indexed = {indexer.chain.chain_id: indexer.last_indexed_block() for indexer in services.indexers}
+    indexed = {indexer.chain.chain_id: max(0, indexer.last_indexed_block()) for indexer in services.indexers}
     return {
         "id": address,
         "publicKey": compressed_public_key(first.settings.private_key) if first else None,

@@ -314,3 +314,12 @@ def test_service_credentials_are_enforced_too(shop, dev_chain, origin):
     fee = shop.initialize(Published, allowed).get_json()["providerFee"]
     tx = shop.order(Published, other, fee=fee)
     assert shop.download(Published, other, tx).status_code == 400
+
+
+def test_direct_commands_other_than_status_are_refused_by_name(shop, dev_chain):
+    status = shop.client.post("/directCommand", json={"command": "status"}).get_json()
+    assert status["address"] == dev_chain.provider_account.address and status["provider"][0]["chainId"] == "8996"
+    assert int(status["indexer"][0]["block"]) >= 0
+    for body in ({"command": "getFees"}, {"command": "x" * 10000}, {"command": ["status"]}, [], "status"):
+        reply = shop.client.post("/directCommand", json=body)
+        assert reply.status_code == 400 and "x" * 100 not in reply.get_data(as_text=True)
