@@ -1,0 +1,111 @@
+"""The Escrow contract (ocean-contracts), as the provider uses it for resource-priced compute.
+
+The consumer deposits a fee token and authorises this provider (payee) up to an amount, a lock
+length and a number of concurrent locks. At job start the provider locks the job's maximum
+cost (`createLock`, sent from its own key: msg.sender is the payee); at the end it claims the
+measured cost (`claimLockAndWithdraw`, the rest returns to the consumer's available funds) or
+cancels a lock whose job never ran once it expired. Reads answer the pre-checks of
+`compute.pricing.lock_refusal` before any transaction is sent.
+
+Transactions from one provider key go out one at a time (a lock per key in this process), so
+concurrent jobs never pick the same account nonce; a reverted transaction is an EscrowRefused
+with the contract's reason where the node gives one.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from eth_utils import to_checksum_address
+from web3.exceptions import ContractLogicError, Web3Exception
+
+from provider.chain.client import ChainClient
+from provider.chain.tx import TransactionFailed, send_transaction
+from provider.compute.pricing import Authorization
+from provider.errors import InvalidRequest
+
+_SENDERS: dict[str, threading.Lock] = {}
+_SENDERS_GUARD = threading.Lock()
+
+
+class EscrowRefused(InvalidRequest):
+    """The Escrow contract refused a transaction (or has no address on this chain)."""
+
+
+@dataclass(frozen=True)
+class EscrowLock:
+    job_id: int
+    payer: str
+    amount: int
+    expiry: int
+    token: str
+    start_time: int
+
+
+def _sender_lock(address: str) -> threading.Lock:
+    with _SENDERS_GUARD:
+        return _SENDERS.setdefault(address, threading.Lock())
+
+
+class Escrow:
+    def __init__(self, chain: ChainClient):
+        self.chain = chain
+        addresses = chain.contract_addresses
+        if "Escrow" not in addresses:
+            raise EscrowRefused(f"no Escrow contract is known on chain {chain.chain_id}")
+        self.address = to_checksum_address(addresses["Escrow"])
+        self.contract = chain.contract("Escrow", self.address)
+
+    @property
+    def payee(self) -> str:
+        return self.chain.provider_address
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def authorizations(self, token: str, payer: str) -> list[Authorization]:
+        rows = self.chain.call(self.contract.functions.getAuthorizations(
+            to_checksum_address(token), to_checksum_address(payer), self.payee).call)
+        return [Authorization(to_checksum_address(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]))
+                for r in rows]
+
+    def funds(self, payer: str, token: str) -> tuple[int, int]:
+        """(available, locked) of `payer` in `token`."""
+        available, locked = self.chain.call(self.contract.functions.getUserFunds(
+            to_checksum_address(payer), to_checksum_address(token)).call)
+        return int(available), int(locked)
+
+    def locks(self, token: str, payer: str) -> list[EscrowLock]:
+        rows = self.chain.call(self.contract.functions.getLocks(
+            to_checksum_address(token), to_checksum_address(payer), self.payee).call)
+        return [EscrowLock(int(r[0]), to_checksum_address(r[1]), int(r[2]), int(r[3]), to_checksum_address(r[4]),
+                           int(r[5])) for r in rows]
+
+    # ---- transactions (from the provider's key) --------------------------------------------
+
+    def create_lock(self, lock_id: int, token: str, payer: str, amount: int, expiry: int) -> str:
+        return self._send(self.contract.functions.createLock(
+            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, expiry))
+
+    def claim(self, lock_id: int, token: str, payer: str, amount: int, proof: bytes) -> str:
+        """Claim `amount` (at most what is locked) and withdraw it to the provider."""
+        return self._send(self.contract.functions.claimLockAndWithdraw(
+            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, proof, 0, []))
+
+    def cancel_expired(self, lock_id: int, token: str, payer: str) -> str:
+        """Release the lock of a job that never ran. The contract skips, without reverting, a
+        lock that has not expired yet: that is reported as EscrowRefused, the lock still held."""
+        tx = self._send(self.contract.functions.cancelExpiredLock(
+            lock_id, to_checksum_address(token), to_checksum_address(payer), self.payee))
+        if any(lock.job_id == lock_id for lock in self.locks(token, payer)):
+            raise EscrowRefused("the escrow lock has not expired yet")
+        return tx
+
+    def _send(self, call) -> str:
+        with _sender_lock(self.payee):
+            try:
+                receipt = self.chain.call(send_transaction, self.chain.w3, self.chain.account, call)
+            except ContractLogicError as exc:
+                raise EscrowRefused(f"Escrow refused the transaction: {exc.message or 'reverted'}") from None
+            except (TransactionFailed, Web3Exception, ValueError):
+                raise EscrowRefused("Escrow refused the transaction") from None
+        return receipt["transactionHash"].to_0x_hex()
