@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS asset (
     nft         TEXT NOT NULL,    -- JSON: name, symbol, owner, tokenURI
     event       TEXT NOT NULL,    -- JSON: tx, block, from, contract, datetime
     created     TEXT NOT NULL,
-    error       TEXT              -- why the latest document was refused, if it was
+    error       TEXT,             -- why the latest document was refused, if it was
+    stats       TEXT              -- JSON: per service, its datatoken and prices
 );
 """
 
@@ -113,7 +114,7 @@ class Database:
         conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
         for table, column, definition in _ADDED_COLUMNS:
             columns = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in columns:
+            if column not in columns:  # only files written before the column shipped
                 try:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
                 except sqlite3.OperationalError:  # another process added it first
@@ -123,9 +124,11 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # the busy timeout first: switching a new file to WAL takes a lock that several
+            # processes opening it at once (the engine and the workers) would otherwise fail on
+            conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn
