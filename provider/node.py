@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from provider import VERSION
-from provider.crypto.ecies import compressed_public_key
 from provider.errors import InvalidRequest
 from provider.services import ProviderServices
 
@@ -39,7 +38,7 @@ def node_status(services: ProviderServices) -> dict[str, Any]:
     indexed = {indexer.chain.chain_id: max(0, indexer.last_indexed_block()) for indexer in services.indexers}
     return {
         "id": address,
-        "publicKey": compressed_public_key(first.settings.private_key) if first else None,
+        "publicKey": first.node_public_key if first else None,
         "friendlyName": "Ocean Provider",
         "address": address,
         "version": VERSION,

@@ -89,17 +89,17 @@ class AssetCatalog:
         except NotConsumable as exc:
             raise NotConsumable(asset.prefixed(exc.user_message)) from None
 
-    def require_credentials(self, asset: Asset, consumer: str) -> None:
-        """The asset's credentials alone (an algorithm's, at compute start)."""
-        check_credentials(asset.ddo.get("credentials"), consumer, asset.did, self.access_list_holder(asset, consumer),
-                          asset.chain.chain_id)
+    def require_credentials(self, asset: Asset, consumer: str, credentials: Any = None) -> None:
+        """`credentials` (by default the asset's own: an algorithm's, at compute start) admit
+        `consumer`; the message is not prefixed."""
+        check_credentials(asset.ddo.get("credentials") if credentials is None else credentials, consumer, asset.did,
+                          self.access_list_holder(asset, consumer), asset.chain.chain_id)
 
     def require_service_credentials(self, asset: Asset, service: dict[str, Any], consumer: str) -> None:
         """A service's own credentials (DDO 4.7.0 and v5 allow them per service), on top of the
         asset's."""
         try:
-            check_credentials(service.get("credentials"), consumer, asset.did, self.access_list_holder(asset, consumer),
-                              asset.chain.chain_id)
+            self.require_credentials(asset, consumer, service.get("credentials") or {})
         except NotConsumable as exc:
             raise NotConsumable(asset.prefixed(exc.user_message)) from None
 

@@ -98,6 +98,12 @@ class RequestAuthenticator:
             ) from None
         return number
 
+    def authorize_command(self, action: str, address: str, nonce, signature: str | None) -> Decimal:
+        """An Ocean Node command alone: `address + nonce + command` signed by `address` (as the
+        client sent it), no classic message and no token."""
+        return self.authorize(signer=address, message=None, nonce=nonce, signature=signature, allow_token=False,
+                              node_action=action, address_as_sent=address)
+
     def _signed_by(self, signer: str, signature: str, message: str | None, nonce: str, node_action: str | None,
                    address_as_sent: str | None) -> bool:
         """Raises SignatureError for a classic-only check whose signature cannot be parsed."""

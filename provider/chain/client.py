@@ -22,6 +22,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
 from provider.config import ChainSettings, Settings
+from provider.crypto.ecies import compressed_public_key
 from provider.errors import ConfigurationError, DependencyUnavailable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -60,6 +61,12 @@ class ChainClient:
     @property
     def provider_address(self) -> str:
         return self.account.address
+
+    @cached_property
+    def node_public_key(self) -> str:
+        """The compressed public key of this chain's provider key (Ocean Node's `nodePublicKey`),
+        derived once: the root document and node status show it on every request."""
+        return compressed_public_key(self.settings.private_key)
 
     @cached_property
     def network_name(self) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import lzma
 
-from eth_utils import to_checksum_address
-
 from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.errors import InvalidRequest
 
@@ -37,12 +35,6 @@ REFUSED_STATE_MESSAGES = {
 
 class DocumentError(InvalidRequest):
     """The document cannot be decoded; the message is the reference's client text."""
-
-
-def did_for(nft_address: str, chain_id: int) -> str:
-    """did:op:<sha256(checksummed NFT address + chain id)>."""
-    text = to_checksum_address(nft_address) + str(int(chain_id))
-    return "did:op:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def decompress_lzma(data: bytes, max_output: int) -> bytes:

@@ -35,7 +35,7 @@ from provider.boundedjson import JSONRejected
 from provider.chain.client import ChainClient
 from provider.config import IndexerSettings
 from provider.ddo import schema
-from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
+from provider.ddo.documents import DocumentError, decode_document, hash_matches
 from provider.ddo.store import AssetStore
 from provider.stores.leases import Leases
 
@@ -193,7 +193,7 @@ class ChainIndexer:
             except Exception:  # a non-Ocean contract emitting a same-topic event
                 log.warning("undecodable %s log at block %s", name, entry["blockNumber"])
                 continue
-            did = did_for(nft, self.chain.chain_id)
+            did = schema.make_did(nft, self.chain.chain_id)
             if name == "MetadataState":
                 payload = int(event["args"]["state"])
             else:

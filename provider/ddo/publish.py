@@ -66,8 +66,6 @@ class PublishingValidator:
         if wrapper.get("signature"):
             require(wrapper, "publisherAddress", "nonce")
             publisher = address_field(wrapper, "publisherAddress")
-            self.authenticator.authorize(signer=publisher, message=None, nonce=wrapper["nonce"],
-                                         signature=wrapper["signature"], allow_token=False,
-                                         node_action="validateDDO", address_as_sent=wrapper["publisherAddress"])
+            self.authenticator.authorize_command("validateDDO", publisher, wrapper["nonce"], wrapper["signature"])
         elif auth_token and wrapper.get("publisherAddress"):
             self.authenticator.verify_token(auth_token, address_field(wrapper, "publisherAddress"))

@@ -85,6 +85,16 @@ def make_did(nft_address: str, chain_id: int, generation_: int = 4) -> str:
     return prefix + hashlib.sha256((to_checksum_address(nft_address) + str(int(chain_id))).encode()).hexdigest()
 
 
+_TYPE_CHECKS = {
+    _STR: lambda v: isinstance(v, str),
+    _INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    _BOOL: lambda v: isinstance(v, bool),
+    _OBJ: lambda v: isinstance(v, dict),
+    _LIST: lambda v: isinstance(v, list),
+    _STRS: lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+}
+
+
 def _check(value: Any, rules, where: str, errors: dict[str, str]) -> None:
     if not isinstance(value, dict):
         errors[where] = "must be an object"
@@ -95,16 +105,7 @@ def _check(value: Any, rules, where: str, errors: dict[str, str]) -> None:
             if required:
                 errors[path] = "is required"
             continue
-        item = value[name]
-        ok = {
-            _STR: lambda v: isinstance(v, str),
-            _INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
-            _BOOL: lambda v: isinstance(v, bool),
-            _OBJ: lambda v: isinstance(v, dict),
-            _LIST: lambda v: isinstance(v, list),
-            _STRS: lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
-        }[kind](item)
-        if not ok:
+        if not _TYPE_CHECKS[kind](value[name]):
             errors[path] = f"must be {'a list of strings' if kind == _STRS else 'a ' + kind}"
 
 

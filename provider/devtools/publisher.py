@@ -19,7 +19,8 @@ from web3.logs import DISCARD
 from provider.chain.contracts import abi
 from provider.chain.tx import send_transaction
 from provider.crypto.ecies import encrypt, public_key_hex
-from provider.ddo.documents import FLAG_COMPRESSED, FLAG_ENCRYPTED, did_for
+from provider.ddo.documents import FLAG_COMPRESSED, FLAG_ENCRYPTED
+from provider.ddo.schema import make_did
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -79,7 +80,7 @@ class Publisher:
                                   **compute}
         ddo = {
             "@context": ["https://w3id.org/did/v1"],
-            "id": did_for(nft, self.chain_id),
+            "id": make_did(nft, self.chain_id),
             "version": "4.1.0",
             "chainId": self.chain_id,
             "nftAddress": nft,

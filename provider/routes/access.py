@@ -3,24 +3,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from provider.routes.common import auth_token, request_data, services
+from provider.routes.common import auth_token, json_body, request_data, services
+from provider.routes.docs import unlisted
 
 bp = Blueprint("access", __name__)
 
 
 @bp.post("/fileinfo")
 def fileinfo():
-    body = request.get_json(silent=True)
-    return jsonify(services().access.fileinfo(body if isinstance(body, dict) else {}))
+    return jsonify(services().access.fileinfo(json_body()))
 
 
 @bp.post("/fileInfo")
+@unlisted
 def fileInfo():
     """Ocean Node's spelling of the same operation (ocean.js 8 finds `fileinfo` in the root)."""
     return fileinfo()
-
-
-fileInfo.unlisted = True
 
 
 @bp.get("/initialize")

@@ -54,8 +54,7 @@ def generateAuthToken():
     require(data, "address", "nonce", "signature")
     address = address_field(data, "address")
     svc = services()
-    svc.authenticator.authorize(signer=address, message=None, nonce=data["nonce"], signature=data["signature"],
-                                allow_token=False, node_action="createAuthToken", address_as_sent=data["address"])
+    svc.authenticator.authorize_command("createAuthToken", address, data["nonce"], data["signature"])
     return jsonify(token=svc.tokens.create(address, svc.tokens.expiry_for(data.get("validUntil"))))
 
 
@@ -65,7 +64,6 @@ def invalidateAuthToken():
     require(data, "address", "token", "nonce", "signature")
     address = address_field(data, "address")
     svc = services()
-    svc.authenticator.authorize(signer=address, message=None, nonce=data["nonce"], signature=data["signature"],
-                                allow_token=False, node_action="invalidateAuthToken", address_as_sent=data["address"])
+    svc.authenticator.authorize_command("invalidateAuthToken", address, data["nonce"], data["signature"])
     svc.tokens.revoke(str(data["token"]), address)
     return jsonify(success=True)

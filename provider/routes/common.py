@@ -17,8 +17,7 @@ def request_data() -> dict[str, Any]:
     """The query arguments if there are any, else the JSON body (reference §1.1)."""
     if request.args:
         return request.args.to_dict() | raw_transaction_ids(request.query_string)
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+    return json_body()
 
 
 def json_body() -> dict[str, Any]:

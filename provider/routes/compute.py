@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from provider.access.files import attachment_disposition
 from provider.compute.validation import check_container
 from provider.errors import InvalidRequest, NotFound
-from provider.routes.common import auth_token, request_data, services
+from provider.routes.common import auth_token, json_body, request_data, services
 
 bp = Blueprint("compute", __name__)
 
@@ -16,11 +16,6 @@ def _compute():
     if svc is None:
         raise NotFound("Compute is not enabled on this provider.")
     return svc
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
 
 
 @bp.get("/computeEnvironments")
@@ -42,12 +37,12 @@ def _classic_only(body: dict) -> dict:
 
 @bp.post("/initializeCompute")
 def initializeCompute():
-    return jsonify(_compute().initialize(_classic_only(_json_body())))
+    return jsonify(_compute().initialize(_classic_only(json_body())))
 
 
 @bp.post("/compute")
 def computeStart():
-    return jsonify(_compute().start(_classic_only(_json_body()), auth_token()))
+    return jsonify(_compute().start(_classic_only(json_body()), auth_token()))
 
 
 @bp.post("/freeCompute")
@@ -90,7 +85,7 @@ def computeStreamableLogs():
 
 @bp.post("/validateContainer")
 def validateContainer():
-    container = _json_body()
+    container = json_body()
     code = check_container(container)
     if code:
         raise InvalidRequest(code)

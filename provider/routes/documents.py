@@ -29,9 +29,7 @@ def encrypt():
         # and ocean.js 8 with an auth token sends `signature=null`: encrypting needs no identity.
         require(request.args, "consumerAddress", "nonce")
         consumer = address_field(request.args, "consumerAddress")
-        svc.authenticator.authorize(signer=consumer, message=None, nonce=request.args["nonce"],
-                                    signature=request.args["signature"], allow_token=False, node_action="encrypt",
-                                    address_as_sent=request.args["consumerAddress"])
+        svc.authenticator.authorize_command("encrypt", consumer, request.args["nonce"], signature)
     ciphertext = ecies_encrypt(public_key_hex(chain.settings.private_key), body)
     return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from provider import VERSION
-from provider.crypto.ecies import compressed_public_key
 from provider.routes.common import services
 
 bp = Blueprint("root", __name__)
@@ -56,6 +55,6 @@ def root():
         chainIds=chains.ids(),
         providerAddresses={str(chain.chain_id): chain.provider_address for chain in chains},
         providerAddress=first.provider_address if first else None,
-        nodePublicKey=compressed_public_key(first.settings.private_key) if first else None,
+        nodePublicKey=first.node_public_key if first else None,
         serviceEndpoints=service_endpoints(),
     )

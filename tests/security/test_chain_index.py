@@ -26,8 +26,8 @@ def publish_raw(publisher, owner, plain: bytes, flags: int = 1):
 
 
 def did_of(nft, chain_id=8996):
-    from provider.ddo.documents import did_for
-    return did_for(nft, chain_id)
+    from provider.ddo.schema import make_did
+    return make_did(nft, chain_id)
 
 
 def test_a_poisoned_document_is_refused_with_its_reason_and_indexing_goes_on(client, dev_chain, publisher):

@@ -4,7 +4,8 @@ import lzma
 import pytest
 
 from provider.crypto.ecies import encrypt, public_key_hex
-from provider.ddo.documents import DocumentError, decode_document, did_for, hash_matches
+from provider.ddo.documents import DocumentError, decode_document, hash_matches
+from provider.ddo.schema import make_did
 
 KEY = "0x" + "31" * 32
 DOC = b'{"id":"did:op:1","metadata":{}}'
@@ -13,7 +14,7 @@ DOC = b'{"id":"did:op:1","metadata":{}}'
 def test_did_is_sha256_of_checksummed_address_and_chain():
     nft = "0xeee56e2a630dd29f9a628d618e58bb173911f393"
     expected = hashlib.sha256(b"0xEEE56e2a630DD29F9A628d618E58bb173911F393" + b"8996").hexdigest()
-    assert did_for(nft, 8996) == "did:op:" + expected
+    assert make_did(nft, 8996) == "did:op:" + expected
 
 
 @pytest.mark.parametrize("flags", [0, 1, 2, 3])
