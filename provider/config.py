@@ -75,6 +75,7 @@ _ENV: dict[tuple[str, str], str] = {
     ("compute", "publish_timeout"): "COMPUTE_PUBLISH_TIMEOUT",
     ("compute", "enabled"): "COMPUTE_ENABLED",
     ("compute", "unsafe_no_cgroups"): "COMPUTE_UNSAFE_NO_CGROUPS",
+    ("compute", "free_requires_order"): "COMPUTE_FREE_REQUIRES_ORDER",
     ("compute.kubernetes", "namespace"): "K8S_NAMESPACE",
     ("compute.kubernetes", "provider_image"): "K8S_PROVIDER_IMAGE",
     ("compute.kubernetes", "internal_url"): "K8S_INTERNAL_URL",
@@ -172,6 +173,7 @@ class ComputeSettings:
     publish_timeout: float
     environments: tuple[Environment, ...] = ()
     unsafe_no_cgroups: bool = False  # run jobs even where the host cannot isolate them (loudly logged)
+    free_requires_order: bool = True  # a free job (ocean.js 8) still needs an order for each dataset
     kubernetes: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def environment(self, env_id: str) -> Environment | None:
@@ -516,6 +518,7 @@ def _compute_settings(raw, parser) -> ComputeSettings:
         publish_timeout=raw.number("compute", "publish_timeout"),
         environments=load_environments(parser),
         unsafe_no_cgroups=raw.flag("compute", "unsafe_no_cgroups"),
+        free_requires_order=raw.flag("compute", "free_requires_order"),
         kubernetes=_cluster_settings(raw),
     )
 

@@ -23,7 +23,10 @@ from provider.compute.engine import LocalSandboxEngine
 from provider.compute.jobs import SqliteJobStore
 from provider.compute.interfaces import ComputeEngine
 from provider.compute.pipeline import Provisioner
+from provider.compute.priced import PricedComputeService
 from provider.compute.service import ComputeService
+from provider.compute.settlement import Settlement
+from provider.chain.outbox import TransactionOutbox
 from provider.config import Settings
 from provider.ddo.decrypt import DecryptService
 from provider.ddo.indexer import ChainIndexer, IndexerThread
@@ -52,6 +55,7 @@ class ProviderServices:
     decryptor: DecryptService
     access: AccessService
     compute: ComputeService | None
+    priced: PricedComputeService | None
     engine: ComputeEngine | None
     rate_limiter: RateLimiter
     publishing: PublishingValidator
@@ -131,7 +135,7 @@ def build_services(settings: Settings) -> ProviderServices:
                           read_timeout=max(settings.access.request_timeout, 30))
     access = AccessService(chains, resolver, authenticator, nonces, FileSources(fetcher, chains, settings.access),
                            settings.access)
-    engine = compute = None
+    engine = compute = priced = None
     if settings.compute.enabled:
         provisioner = Provisioner(access, access.sources, file_deadline=settings.compute.provision_timeout)
         if settings.compute.engine == "kubernetes":
@@ -141,6 +145,9 @@ def build_services(settings: Settings) -> ProviderServices:
             jobs = SqliteJobStore(db)
             engine = LocalSandboxEngine(settings.compute, jobs, leases, provisioner)
         compute = ComputeService(settings, access, authenticator, jobs, engine)
+        outbox = TransactionOutbox(db, settings.receipt_timeout)
+        priced = PricedComputeService(compute, outbox, free_requires_order=settings.compute.free_requires_order)
+        engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
@@ -148,6 +155,7 @@ def build_services(settings: Settings) -> ProviderServices:
                                  settings.limits.max_document_bytes),
         access=access,
         compute=compute,
+        priced=priced,
         engine=engine,
         rate_limiter=rate_limiter,
         publishing=PublishingValidator(chains, authenticator),

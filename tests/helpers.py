@@ -1,7 +1,9 @@
 """Client-side helpers for tests: sign requests the way ocean.py and ocean.js do, and wait."""
 import time
 
-from provider.auth.signatures import sign_message
+from eth_utils import keccak
+
+from provider.auth.signatures import sign_digest, sign_message
 
 
 def wait_for(predicate, timeout: float = 30, what: str = "condition", interval: float = 0.1):
@@ -21,3 +23,13 @@ def sign(account, message: str, *, v01: bool = False) -> str:
     if v01:
         sig = sig[:-2] + format(int(sig[-2:], 16) - 27, "02x")
     return sig
+
+
+def node_sign(account, message: str, *, hex_text: bool = False) -> str:
+    """How ocean.js 8 signs a command (`address + nonce + command`): EIP-191 over the message's
+    keccak256 as 32 bytes, or (hex_text) over the 0x-hex text of that hash."""
+    if not hex_text:
+        return sign(account, message)
+    text = ("0x" + keccak(message.encode()).hex()).encode()
+    v, r, s = sign_digest("0x" + bytes(account.key).hex(), keccak(b"\x19Ethereum Signed Message:\n66" + text))
+    return "0x" + (r + s + bytes([v])).hex()

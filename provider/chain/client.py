@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 import requests
+from web3.exceptions import Web3Exception
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -128,6 +129,17 @@ class ChainClient:
                         if to_checksum_address(log["address"]) == to_checksum_address(address)]}
         event = getattr(self.contract(contract_name, address).events, event_name)()
         return [dict(decoded["args"]) for decoded in event.process_receipt(own, errors=DISCARD)]
+
+    def token_decimals(self, token: str) -> int:
+        """An ERC-20's decimals, read once per token (18 when the token does not say)."""
+        cache = self.__dict__.setdefault("_decimals", {})
+        key = to_checksum_address(token)
+        if key not in cache:
+            try:
+                cache[key] = int(self.call(self.contract("ERC20Template", key).functions.decimals().call))
+            except (Web3Exception, ValueError):
+                cache[key] = 18
+        return cache[key]
 
     def call(self, fn, *args, **kwargs):
         """Run a web3 call, turning transport failures into a client-safe 503."""

@@ -7,9 +7,11 @@ measured cost (`claimLockAndWithdraw`, the rest returns to the consumer's availa
 cancels a lock whose job never ran once it expired. Reads answer the pre-checks of
 `compute.pricing.lock_refusal` before any transaction is sent.
 
-Transactions from one provider key go out one at a time (a lock per key in this process), so
-concurrent jobs never pick the same account nonce; a reverted transaction is an EscrowRefused
-with the contract's reason where the node gives one.
+With a `TransactionOutbox`, each transaction has a purpose (`lock:<jobId>`, `claim:<jobId>`)
+and is sent at most once across processes and restarts (nonces assigned under one lock for
+every process on the host). Without one (tests of the contract itself), transactions from one
+key go out one at a time in this process. A reverted transaction is an EscrowRefused with the
+contract's reason where the node gives one.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from eth_utils import to_checksum_address
 from web3.exceptions import ContractLogicError, Web3Exception
 
 from provider.chain.client import ChainClient
+from provider.chain.outbox import TransactionOutbox, TransactionRejected
 from provider.chain.tx import TransactionFailed, send_transaction
 from provider.compute.pricing import Authorization
 from provider.errors import InvalidRequest
@@ -48,8 +51,9 @@ def _sender_lock(address: str) -> threading.Lock:
 
 
 class Escrow:
-    def __init__(self, chain: ChainClient):
+    def __init__(self, chain: ChainClient, outbox: TransactionOutbox | None = None):
         self.chain = chain
+        self.outbox = outbox
         addresses = chain.contract_addresses
         if "Escrow" not in addresses:
             raise EscrowRefused(f"no Escrow contract is known on chain {chain.chain_id}")
@@ -82,25 +86,43 @@ class Escrow:
 
     # ---- transactions (from the provider's key) --------------------------------------------
 
-    def create_lock(self, lock_id: int, token: str, payer: str, amount: int, expiry: int) -> str:
+    def create_lock(self, lock_id: int, token: str, payer: str, amount: int, expiry: int,
+                    purpose: str | None = None) -> str:
         return self._send(self.contract.functions.createLock(
-            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, expiry))
+            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, expiry), purpose)
 
-    def claim(self, lock_id: int, token: str, payer: str, amount: int, proof: bytes) -> str:
+    def claim(self, lock_id: int, token: str, payer: str, amount: int, proof: bytes, purpose: str | None = None) -> str:
         """Claim `amount` (at most what is locked) and withdraw it to the provider."""
         return self._send(self.contract.functions.claimLockAndWithdraw(
-            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, proof, 0, []))
+            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, proof, 0, []), purpose)
 
-    def cancel_expired(self, lock_id: int, token: str, payer: str) -> str:
+    def cancel_expired(self, lock_id: int, token: str, payer: str, purpose: str | None = None) -> str:
         """Release the lock of a job that never ran. The contract skips, without reverting, a
         lock that has not expired yet: that is reported as EscrowRefused, the lock still held."""
+        if any(lock.job_id == lock_id and lock.expiry > self.now() for lock in self.locks(token, payer)):
+            raise EscrowRefused("the escrow lock has not expired yet")
         tx = self._send(self.contract.functions.cancelExpiredLock(
-            lock_id, to_checksum_address(token), to_checksum_address(payer), self.payee))
+            lock_id, to_checksum_address(token), to_checksum_address(payer), self.payee), purpose)
         if any(lock.job_id == lock_id for lock in self.locks(token, payer)):
             raise EscrowRefused("the escrow lock has not expired yet")
         return tx
 
-    def _send(self, call) -> str:
+    def holds(self, lock_id: int, token: str, payer: str) -> bool:
+        return any(lock.job_id == lock_id for lock in self.locks(token, payer))
+
+    def now(self) -> int:
+        """The chain's time (lock expiries are block timestamps)."""
+        return int(self.chain.call(self.chain.w3.eth.get_block, "latest")["timestamp"])
+
+    def _send(self, call, purpose: str | None = None) -> str:
+        if self.outbox is not None and purpose is not None:
+            try:
+                sent = self.outbox.send(self.chain, purpose, call)
+            except TransactionRejected as exc:
+                raise EscrowRefused(f"Escrow refused the transaction: {exc.user_message}") from None
+            if sent.state != "mined":
+                raise EscrowRefused(f"Escrow transaction {sent.tx_hash} {sent.state}")
+            return sent.tx_hash
         with _sender_lock(self.payee):
             try:
                 receipt = self.chain.call(send_transaction, self.chain.w3, self.chain.account, call)

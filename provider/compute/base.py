@@ -22,7 +22,9 @@ from provider.compute import status as st
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import JobPaths
-from provider.compute.scheduling import GIB, STOPPED_BEFORE_START, admit, stopped_while_queued
+from provider.compute.scheduling import (
+    GIB, STOPPED_BEFORE_START, admit, expired_in_queue, held_resources, stopped_while_queued,
+)
 from provider.config import ComputeSettings
 from provider.metrics import ENGINE_ERRORS
 
@@ -86,6 +88,7 @@ class JobEngine(TickingEngine):
 
     store: JobStore
     holder: str
+    settlement = None   # a compute.settlement.Settlement when resource-priced jobs are paid through escrow
 
     def tick(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -97,6 +100,10 @@ class JobEngine(TickingEngine):
         for job in stopped_while_queued(queued):
             self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED, error=STOPPED_BEFORE_START,
                               results=[])
+        for job in expired_in_queue(queued, now):
+            self.store.update(job.job_id, expect_status=st.QUEUED, status=st.EXPIRED_IN_QUEUE, results=[],
+                              error=f"waited longer than its queueMaxWaitTime ({job.spec['queueMaxWaitTime']} s)")
+        queued = [job for job in queued if not job.stop_requested and job not in expired_in_queue(queued, now)]
         for job in admit(queued, active, self.settings.environments):
             if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
                                  date_started=now, phase_deadline=now + self.settings.provision_timeout):
@@ -105,8 +112,12 @@ class JobEngine(TickingEngine):
                 self._started(started)
         self._advance(active, now)
         for job in self.store.expired(now, self._expiry_of):
+            if self.settlement is not None and not self.settlement.settled(job):
+                continue  # its payment first: the record is what the claim is made from
             self.delete_files(job.job_id)
             self.store.delete(job.job_id)
+        if self.settlement is not None:
+            self.settlement.run(now)
         return True
 
     # ---- adapter hooks -------------------------------------------------------------------
@@ -137,7 +148,7 @@ class JobEngine(TickingEngine):
 
     def disk_bytes(self, job: Job) -> int:
         env = self.environment(job.environment)
-        return int(env.disk_gb * GIB) if env else 0
+        return int(held_resources(job, env).get("disk", env.disk_gb) * GIB) if env else 0
 
     def ready(self) -> bool:
         raise NotImplementedError

@@ -29,7 +29,7 @@ from provider.compute.sandbox import (
 )
 from provider.compute.volume import QuotaVolume
 from provider.compute.scheduling import (
-    GIB, STOPPED_BY_OWNER, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
+    GIB, STOPPED_BY_OWNER, held_resources, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
 )
 from provider.config import ComputeSettings
 from provider.stores.leases import Leases
@@ -219,6 +219,7 @@ class LocalSandboxEngine(JobEngine):
 
     def _run_algorithm(self, job: Job, env: Environment, paths: JobPaths):
         spec = job.spec
+        held = held_resources(job, env)
         network = bool(spec.get("network")) and env.allow_network
         if network and self.egress_problems:
             network = False
@@ -231,8 +232,8 @@ class LocalSandboxEngine(JobEngine):
             environment=contract.job_environment(spec),
             network=network,
             limits=Limits(
-                memory_bytes=int(env.ram_gb * GIB), cpus=float(env.cpu), pids=env.max_pids,
-                wall_seconds=float(job.max_duration), output_bytes=int(env.disk_gb * GIB),
+                memory_bytes=int(held["ram"] * GIB), cpus=float(held["cpu"]), pids=env.max_pids,
+                wall_seconds=float(job.max_duration), output_bytes=self.disk_bytes(job),
             ),
             uid=self.uid, gid=self.gid,
         )

@@ -62,10 +62,11 @@ class Grant:
     amounts: dict[str, Decimal] = field(default_factory=dict)
 
     def as_list(self) -> list[dict]:
-        return [{"id": rid, "amount": _number(amount)} for rid, amount in self.amounts.items()]
+        return [{"id": rid, "amount": plain_number(amount)} for rid, amount in self.amounts.items()]
 
 
-def _number(value: Decimal) -> int | float:
+def plain_number(value: Decimal) -> int | float:
+    """A Decimal as JSON shows it: an int when whole."""
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -82,7 +83,7 @@ def _amount(value) -> Decimal:
 
 
 def grant(resources: Iterable[Resource], requested, in_use: dict[str, Decimal] | None = None) -> Grant:
-    """What a job gets: each resource as asked, or its minimum; ResourceRefused otherwise."""
+    """What a job gets: each resource as asked (at least its minimum); ResourceRefused otherwise."""
     offered = {r.id: r for r in resources}
     in_use = in_use or {}
     asked: dict[str, Decimal] = {}
@@ -94,23 +95,23 @@ def grant(resources: Iterable[Resource], requested, in_use: dict[str, Decimal] |
         if item["id"] in asked:
             raise ResourceRefused(f"Resource {item['id']} is asked for twice")
         asked[item["id"]] = _amount(item.get("amount", 0))
-    amounts = {rid: asked.get(rid, resource.min) for rid, resource in offered.items()}
+    # Below the minimum (0 included) is raised to it, as Ocean Node does: ocean.js asks for
+    # `disk: 0` and expects a job.
+    amounts = {rid: max(asked.get(rid, resource.min), resource.min) for rid, resource in offered.items()}
     for rid, amount in amounts.items():
         resource = offered[rid]
-        if amount < resource.min:
-            raise ResourceRefused(f"Not enough {rid}: at least {_number(resource.min)} per job")
         if amount > resource.job_max:
-            raise ResourceRefused(f"Not enough {rid} resources: at most {_number(resource.job_max)} per job")
+            raise ResourceRefused(f"Not enough {rid} resources: at most {plain_number(resource.job_max)} per job")
         if amount > resource.total - in_use.get(rid, Decimal(0)):
             raise ResourceRefused(f"Not enough {rid} resources free now: "
-                                  f"{_number(resource.total - in_use.get(rid, Decimal(0)))} of "
-                                  f"{_number(resource.total)}")
+                                  f"{plain_number(resource.total - in_use.get(rid, Decimal(0)))} of "
+                                  f"{plain_number(resource.total)}")
         for constraint in resource.constraints:
             other = amounts.get(constraint.id, Decimal(0))
             if constraint.min is not None and other < constraint.min * amount:
-                raise ResourceRefused(f"{constraint.id} must be at least {_number(constraint.min)} per {rid}")
+                raise ResourceRefused(f"{constraint.id} must be at least {plain_number(constraint.min)} per {rid}")
             if constraint.max is not None and other > constraint.max * amount:
-                raise ResourceRefused(f"{constraint.id} must be at most {_number(constraint.max)} per {rid}")
+                raise ResourceRefused(f"{constraint.id} must be at most {plain_number(constraint.max)} per {rid}")
     return Grant(amounts)
 
 

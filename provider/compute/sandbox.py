@@ -260,7 +260,7 @@ class Outcome:
 
     def termination(self) -> dict:
         return {"exitCode": self.exit_code, "OOMKilled": self.oom_killed, "timedOut": self.timed_out,
-                "stopped": self.stopped}
+                "stopped": self.stopped, "algoStart": self.started, "algoStop": self.finished}
 
 
 def sandbox_identity(user: str) -> tuple[int | None, int | None]:

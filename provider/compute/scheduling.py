@@ -6,6 +6,7 @@ a queue, a failed provisioning or an algorithm's termination means is decided he
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterable
 
@@ -35,17 +36,68 @@ class Cancelled(ProviderError):
     """The job must stop now: its owner asked, or its phase ran past its deadline."""
 
 
+def held_resources(job: Any, env: Any) -> dict[str, Decimal]:
+    """What a job holds while it is queued or running: its grant (resource-priced and free jobs),
+    or the environment's per-job cpu, ram and disk (classic jobs)."""
+    granted = (job.spec or {}).get("resources")
+    if isinstance(granted, dict):
+        return {rid: Decimal(str(amount)) for rid, amount in granted.items()}
+    return dict(env.classic_grant.amounts)
+
+
+def in_use(jobs: Iterable[Any], env: Any) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for job in jobs:
+        if job.environment == env.id:
+            for rid, amount in held_resources(job, env).items():
+                total[rid] = total.get(rid, Decimal(0)) + amount
+    return total
+
+
+def is_free_job(job: Any) -> bool:
+    return bool((job.spec or {}).get("free"))
+
+
 def admit(queued: Iterable[Any], active: Iterable[Any], environments: Iterable[Any]) -> list[Any]:
-    """Queued jobs to start now: oldest first, while their environment has free slots. Jobs whose
-    owner asked to stop are not started (see `stopped_while_queued`)."""
+    """Queued jobs to start now: oldest first, while their environment has a free slot and the
+    resources they were granted (free jobs: also a free-tier slot). The queue is first come,
+    first served: a job that does not fit holds back the ones behind it, so a large job is not
+    starved by a stream of small ones. An owner already running the environment's per-consumer
+    limit waits without holding anyone back: no consumer takes every slot. Jobs whose owner
+    asked to stop are not started (see `stopped_while_queued`)."""
     active = list(active)
     started = []
     for env in environments:
-        free = env.max_jobs - sum(1 for job in active if job.environment == env.id)
+        running = [job for job in active if job.environment == env.id]
+        slots = env.max_jobs - len(running)
+        free_slots = (env.free_tier.max_jobs if env.free_tier else 0) - sum(1 for j in running if is_free_job(j))
+        used = in_use(running, env)
+        totals = {r.id: r.total for r in env.offered_resources}
         waiting = sorted((job for job in queued if job.environment == env.id and not job.stop_requested),
                          key=lambda job: job.date_created)
-        started += waiting[:max(free, 0)]
+        per_owner: dict[str, int] = {}
+        for job in running:
+            per_owner[job.owner.lower()] = per_owner.get(job.owner.lower(), 0) + 1
+        for job in waiting:
+            if per_owner.get(job.owner.lower(), 0) >= env.consumer_job_limit:
+                continue
+            needs = held_resources(job, env)
+            fits = all(used.get(rid, Decimal(0)) + amount <= totals.get(rid, amount) for rid, amount in needs.items())
+            if slots <= 0 or not fits or (is_free_job(job) and free_slots <= 0):
+                break
+            started.append(job)
+            per_owner[job.owner.lower()] = per_owner.get(job.owner.lower(), 0) + 1
+            slots -= 1
+            free_slots -= is_free_job(job)
+            for rid, amount in needs.items():
+                used[rid] = used.get(rid, Decimal(0)) + amount
     return started
+
+
+def expired_in_queue(queued: Iterable[Any], now: float) -> list[Any]:
+    """Queued jobs that waited longer than the queueMaxWaitTime they asked for (0: no limit)."""
+    return [job for job in queued
+            if (job.spec or {}).get("queueMaxWaitTime") and now - job.date_created > job.spec["queueMaxWaitTime"]]
 
 
 def stopped_while_queued(queued: Iterable[Any]) -> list[Any]:

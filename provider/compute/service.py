@@ -9,14 +9,13 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from eth_utils import to_checksum_address
-from web3.exceptions import Web3Exception
 
 from provider.access.consumable import NotConsumable
 from provider.access.fees import provider_data, sign_provider_fee
 from provider.access.fetch import FileUnavailable
 from provider.access.files import validate_file_object
 from provider.access.orders import OrderInvalid, OrderPending, ValidOrder, validate_order
-from provider.access.files import FileObjectError
+from provider.access.files import ByteRange, FileObjectError, plan_range
 from provider.access.assets import Asset, FilesUnreadable, UnknownAsset, UnknownService
 from provider.access.service import AccessService
 from provider.auth.messages import signed_message
@@ -26,6 +25,7 @@ from provider.compute import status as st
 from provider.compute.environments import Environment, compute_fee
 from provider.compute.interfaces import ComputeEngine
 from provider.compute.jobs import AgreementInUse, Job, JobStore
+from provider.compute.node_view import is_node_job, job_view, node_results
 from provider.compute.pipeline import open_result
 from provider.compute.validation import (
     WorkflowError,
@@ -43,6 +43,16 @@ from provider.errors import (
 )
 from provider.stores.nonces import format_nonce
 from provider.validation import address_field, integer_field, require
+
+
+# The Ocean Node command ocean.js 8 signs for each classic action on a job.
+NODE_ACTIONS = {"computeStop": "stopCompute", "computeResult": "getComputeResult",
+                "computeStreamableLogs": "getComputeStreamableLogs"}
+
+
+def _views(job: Job, address: str) -> bool:
+    """Is `address` one of the job's additionalViewers (results, status and logs, not stop)?"""
+    return any(same_address(viewer, address) for viewer in (job.spec or {}).get("additionalViewers") or [])
 
 
 @dataclass
@@ -103,7 +113,6 @@ class ComputeService:
         self.authenticator = authenticator
         self.jobs = jobs
         self.engine = engine
-        self._decimals: dict[tuple[int, str], int] = {}
 
     # ---- environments --------------------------------------------------------------------
 
@@ -127,18 +136,12 @@ class ComputeService:
             for chain in chains
         }
 
-    def _decimals_of(self, chain, token: str) -> int:
-        key = (chain.chain_id, token)
-        if key not in self._decimals:
-            try:
-                self._decimals[key] = int(chain.call(chain.contract("ERC20Template", token).functions.decimals().call))
-            except (Web3Exception, ValueError):
-                self._decimals[key] = 18
-        return self._decimals[key]
+    def decimals_of(self, chain, token: str) -> int:
+        return chain.token_decimals(token)
 
     # ---- validation ----------------------------------------------------------------------
 
-    def _algorithm(self, body: dict[str, Any], env: Environment, consumer: str, *, for_start: bool) -> AlgorithmInfo:
+    def check_algorithm(self, body: dict[str, Any], env: Environment, consumer: str, *, for_start: bool) -> AlgorithmInfo:
         algorithm = body.get("algorithm")
         if not isinstance(algorithm, dict) or (not algorithm.get("documentId") and not algorithm.get("meta")):
             raise WorkflowError("algorithm", "missing_meta_documentId")
@@ -191,7 +194,7 @@ class ComputeService:
             raise WorkflowError("algorithm", "file_unavailable") from None
         return checksums
 
-    def _input(self, item: Any, resource: str, position: int, algorithm: AlgorithmInfo, consumer: str) -> InputInfo:
+    def check_input(self, item: Any, resource: str, position: int, algorithm: AlgorithmInfo, consumer: str) -> InputInfo:
         if not isinstance(item, dict) or not item.get("documentId"):
             raise WorkflowError(f"{resource}.documentId", "missing")
         if item.get("serviceId") in (None, ""):
@@ -228,7 +231,7 @@ class ComputeService:
                 raise WorkflowError(resource, code)
         return InputInfo(asset, index, service, item)
 
-    def _order(self, info: InputInfo | AlgorithmInfo, consumer: str, env_id: str | None, *,
+    def check_order(self, info: InputInfo | AlgorithmInfo, consumer: str, env_id: str | None, *,
                allow_expired_fees: bool = False, wait: float | None = None) -> ValidOrder:
         asset, service, index = info.asset, info.service, (info.index if isinstance(info, InputInfo) else info.service_index)
         return validate_order(
@@ -240,7 +243,7 @@ class ComputeService:
     # ---- initializeCompute ---------------------------------------------------------------
 
     def initialize(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._require_runnable()  # before anyone pays for a job that could not run
+        self.require_runnable()  # before anyone pays for a job that could not run
         compute = body.get("compute") if isinstance(body.get("compute"), dict) else {}
         missing = {}
         if not isinstance(body.get("datasets"), list) or not body["datasets"]:
@@ -261,15 +264,15 @@ class ComputeService:
             raise InvalidRequest("Compute environment does not exist")
         if valid_until - now > env.max_job_duration + 24 * 3600:
             raise InvalidRequest("The validUntil value is not correct.")
-        algorithm = self._algorithm(body, env, consumer, for_start=False)
-        inputs = [self._input(item, _resource(i), i, algorithm, consumer) for i, item in enumerate(body["datasets"])]
+        algorithm = self.check_algorithm(body, env, consumer, for_start=False)
+        inputs = [self.check_input(item, _resource(i), i, algorithm, consumer) for i, item in enumerate(body["datasets"])]
         items: list[InputInfo | AlgorithmInfo] = list(inputs) + ([algorithm] if algorithm.did else [])
 
         orders: dict[int, ValidOrder] = {}
         for position, info in enumerate(items):
             if info.request.get("transferTxId"):
                 try:
-                    orders[position] = self._order(info, consumer, env.id, allow_expired_fees=True,
+                    orders[position] = self.check_order(info, consumer, env.id, allow_expired_fees=True,
                                                    wait=self.settings.access.order_wait)
                 except OrderPending:
                     raise InvalidRequest("The order transaction is not mined yet; retry once it is.") from None
@@ -290,7 +293,7 @@ class ComputeService:
                 continue
             token = self.fee_token(env, chain)
             amount = 0 if position != fee_carrier else compute_fee(
-                env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
+                env.price_per_minute, valid_until - int(now), self.decimals_of(chain, token))
             data = provider_data(env.id, now, info.service["datatokenAddress"], str(info.service["id"]))
             fee = sign_provider_fee(chain.settings.private_key, chain.provider_address, token, amount, data, valid_until)
             entry = {"datatoken": info.service["datatokenAddress"], "providerFee": fee.as_json()}
@@ -304,13 +307,13 @@ class ComputeService:
 
     # ---- start ---------------------------------------------------------------------------
 
-    def _require_runnable(self) -> None:
+    def require_runnable(self) -> None:
         reason = self.engine.why_not_runnable()
         if reason is not None:
             raise DependencyUnavailable(f"Compute cannot run safely on this provider now: {reason}.")
 
     def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
-        self._require_runnable()
+        self.require_runnable()
         request = StartRequest.parse(body)
         self.authenticator.authorize(
             signer=request.consumer, nonce=request.nonce, signature=request.signature, auth_token=auth_token,
@@ -319,13 +322,13 @@ class ComputeService:
         env = self.environment(request.environment)
         if env is None:
             raise WorkflowError("environment", "not_found")
-        algorithm = self._algorithm(body, env, request.consumer, for_start=True)
-        inputs = [self._input(item, _resource(i), i, algorithm, request.consumer)
+        algorithm = self.check_algorithm(body, env, request.consumer, for_start=True)
+        inputs = [self.check_input(item, _resource(i), i, algorithm, request.consumer)
                   for i, item in enumerate([request.dataset] + request.additional)]
         orders = self._paid_orders(inputs, algorithm, request.consumer, env)
         now = time.time()
         agreement, max_duration = self._payment(orders, env, inputs[0].asset.chain, now)
-        job = self._new_job(request.consumer, env, algorithm, inputs, agreement, max_duration, now)
+        job = self.new_job(request.consumer, env, algorithm, inputs, agreement, max_duration, now)
         try:
             self.jobs.create(job)
         except AgreementInUse:
@@ -340,12 +343,12 @@ class ComputeService:
             if not info.request.get("transferTxId"):
                 raise WorkflowError(f"{_resource(position)}.transferTxId", "missing")
             try:
-                orders.append(self._order(info, consumer, env.id))
+                orders.append(self.check_order(info, consumer, env.id))
             except OrderInvalid:
                 raise WorkflowError(f"{_resource(position)}.serviceId", "order_invalid") from None
         if algorithm.did:
             try:
-                orders.append(self._order(algorithm, consumer, None))
+                orders.append(self.check_order(algorithm, consumer, None))
             except OrderInvalid:
                 raise WorkflowError("algorithm", "in_use_or_not_on_chain") from None
         return orders
@@ -357,14 +360,14 @@ class ComputeService:
             return orders[0].agreement_tx, env.max_job_duration
         valid_until = max(int(o.fee["validUntil"]) for o in orders)
         token = self.fee_token(env, chain)
-        required = compute_fee(env.price_per_minute, valid_until - int(now), self._decimals_of(chain, token))
+        required = compute_fee(env.price_per_minute, valid_until - int(now), self.decimals_of(chain, token))
         paying = [o for o in orders if same_address(o.fee["providerFeeToken"], token)
                   and int(o.fee["providerFeeAmount"]) >= required and (o.fee_data.get("environment") == env.id)]
         if not paying or valid_until <= now:
             raise WorkflowError("order", "fees_not_paid")
         return paying[-1].agreement_tx, int(min(env.max_job_duration, valid_until - now))
 
-    def _new_job(self, consumer: str, env: Environment, algorithm: AlgorithmInfo, inputs: list[InputInfo],
+    def new_job(self, consumer: str, env: Environment, algorithm: AlgorithmInfo, inputs: list[InputInfo],
                  agreement: str, max_duration: int, now: float) -> Job:
         """The job record: what provisioning needs (never a file URL), queued."""
         runtime = env.runtime_for(str(algorithm.container.get("image")), algorithm.container.get("tag"))
@@ -390,9 +393,10 @@ class ComputeService:
 
     # ---- the owner's job -----------------------------------------------------------------
 
-    def _owned_job(self, job_id: Any, owner: str) -> Job:
-        job = self.jobs.get(str(job_id)) if job_id else None
-        if job is None or not same_address(job.owner, owner):
+    def owned_job(self, job_id: Any, owner: str, *, viewers: bool = False) -> Job:
+        """The job if `owner` owns it (or, with `viewers`, is one of its additionalViewers)."""
+        job = self.jobs.get(str(job_id)) if job_id and isinstance(job_id, str) else None
+        if job is None or not (same_address(job.owner, owner) or (viewers and _views(job, owner))):
             raise NotFound("Job not found")
         return job
 
@@ -402,7 +406,11 @@ class ComputeService:
         A signature by anyone but the owner is refused, and a signature's nonce is consumed as
         for every signed action: ocean.py signs status, stop and delete alike, so a status
         signature that could be used again could delete the job (ocean.py fetches a fresh nonce
-        for every call, so its polling is unaffected)."""
+        for every call, so its polling is unaffected).
+
+        Each job answers in the dialect of the client that started it: the classic shape and
+        codes, or Ocean Node's (`node_view`). ocean.js 8 filters by `agreementId` (its own
+        tests pass the dataset's DID there); an additional viewer sees the jobs shared with it."""
         consumer = address_field(params, "consumerAddress")
         full = False
         if params.get("signature"):
@@ -415,25 +423,40 @@ class ComputeService:
             self.authenticator.verify_token(auth_token, consumer)
             full = True
         if params.get("jobId"):
-            jobs = [self._owned_job(params["jobId"], consumer)]
+            jobs = [self.owned_job(params["jobId"], consumer, viewers=True)]
         else:
             jobs = self.jobs.of_owner(to_checksum_address(consumer), params.get("documentId") or None)
-        return [job.public(full=full) for job in jobs]
+        agreement = str(params.get("agreementId") or "").lower()
+        if agreement:
+            jobs = [j for j in jobs if agreement in (str(j.spec.get("agreementId") or j.agreement_id).lower(),
+                                                     j.did.lower())]
+        return [job_view(job, full=full) if is_node_job(job) else job.public(full=full) for job in jobs]
 
-    def _authorized_job(self, action: str, params: dict[str, Any], auth_token: str | None, **fields) -> Job:
-        """The job, once the owner's signature for `action` (or token) is checked and its nonce consumed."""
-        require(params, "consumerAddress", "jobId", "nonce")
+    def _authorized_job(self, action: str, params: dict[str, Any], auth_token: str | None, *,
+                        viewers: bool = False, **fields) -> Job:
+        """The job, once the owner's signature for `action` (or token) is checked and its nonce
+        consumed. ocean.js 8 signs the same operations as Ocean Node commands (`address + nonce +
+        command`); either form is accepted. With a token and no nonce (ocean.js 8.6.2) the
+        token alone authenticates."""
+        require(params, "consumerAddress", "jobId")
         consumer = address_field(params, "consumerAddress")
-        self.authenticator.authorize(
-            signer=consumer, message=signed_message(action, consumerAddress=consumer, jobId=params["jobId"], **fields),
-            nonce=params["nonce"], signature=params.get("signature"), auth_token=auth_token)
-        return self._owned_job(params["jobId"], consumer)
+        if not params.get("signature") and auth_token and params.get("nonce") in (None, ""):
+            self.authenticator.verify_token(auth_token, consumer)
+        else:
+            require(params, "nonce")
+            self.authenticator.authorize(
+                signer=consumer, message=signed_message(action, consumerAddress=consumer, jobId=params["jobId"],
+                                                        **fields),
+                nonce=params["nonce"], signature=params.get("signature"), auth_token=auth_token,
+                node_action=NODE_ACTIONS.get(action), address_as_sent=str(params["consumerAddress"]))
+        return self.owned_job(params["jobId"], consumer, viewers=viewers)
 
     def stop(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         job = self._authorized_job("computeStop", params, auth_token, documentId=params.get("documentId"))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)
-        return [self.jobs.get(job.job_id).public()]
+        current = self.jobs.get(job.job_id)
+        return [job_view(current, full=True) if is_node_job(current) else current.public()]
 
     def delete(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
         if params.get("nonce") in (None, "") and params.get("signature") and params.get("consumerAddress"):
@@ -451,28 +474,37 @@ class ComputeService:
         self.jobs.delete(job.job_id)
         return {"deleted": job.job_id}
 
-    def result(self, params: dict[str, Any], auth_token: str | None) -> tuple[Iterator[bytes], str, int]:
-        require(params, "jobId", "index", "consumerAddress", "nonce")
+    def result(self, params: dict[str, Any], auth_token: str | None,
+               client_range: str | None = None) -> tuple[Iterator[bytes], str, int, ByteRange | None]:
+        """One result file: (chunks, filename, total size, the range served or None). Node jobs
+        index their results as Ocean Node does (`node_view.node_results`), and may be read by
+        their additionalViewers. `Range: bytes=N-` (how ocean.js 8 resumes) is honoured."""
+        require(params, "jobId", "index", "consumerAddress")
         index = integer_field(params, "index", minimum=0)
-        job = self._authorized_job("computeResult", params, auth_token, index=params["index"])
-        results = job.results or []
+        job = self._authorized_job("computeResult", params, auth_token, viewers=True, index=params["index"])
+        results = node_results(job) if is_node_job(job) else (job.results or [])
         if index >= len(results):
             raise NotFound("No result with that index for this job.")
         entry = results[index]
+        wanted = plan_range(client_range, entry["filesize"]) if client_range else None
         try:
             handle = open_result(self.engine.paths(job.job_id), entry)
         except (OSError, ProviderError):
             raise NotFound("The result is no longer available.") from None
+        if wanted is not None:
+            handle.seek(wanted.start)
+        remaining = [wanted.end - wanted.start + 1 if wanted is not None else entry["filesize"]]
 
         def chunks() -> Iterator[bytes]:
             with handle:
-                while part := handle.read(64 * 1024):
+                while remaining[0] > 0 and (part := handle.read(min(64 * 1024, remaining[0]))):
+                    remaining[0] -= len(part)
                     yield part
-        return chunks(), entry["filename"], entry["filesize"]
+        return chunks(), entry["filename"], entry["filesize"], wanted
 
     def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
         """The algorithm's output as it is written, until the job leaves the running phases."""
-        job = self._authorized_job("computeStreamableLogs", params, auth_token)
+        job = self._authorized_job("computeStreamableLogs", params, auth_token, viewers=True)
         return self.follow_logs(job.job_id, poll)
 
     def follow_logs(self, job_id: str, poll: float = 0.5, *, follow: bool = True) -> Iterator[bytes]:

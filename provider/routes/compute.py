@@ -7,6 +7,7 @@ from provider.access.files import attachment_disposition
 from provider.compute.validation import check_container
 from provider.errors import InvalidRequest, NotFound
 from provider.routes.common import auth_token, json_body, request_data, services
+from provider.routes.docs import unlisted
 
 bp = Blueprint("compute", __name__)
 
@@ -18,36 +19,44 @@ def _compute():
     return svc
 
 
+def _priced():
+    _compute()
+    return services().priced
+
+
 @bp.get("/computeEnvironments")
 def computeEnvironments():
     return jsonify(_compute().environments(request.args.get("chainId")))
 
 
-NODE_COMPUTE_NOT_YET = ("Resource-priced compute with escrow payments (the Ocean Node protocol of ocean.js 8) is "
-                        "not supported by this provider yet; use the classic compute API (ocean.py, ocean.js 3.3).")
+@bp.get("/computeEnvironments/node")
+@unlisted
+def nodeComputeEnvironments():
+    """The flat listing of ocean.js 8 (the classic path answers `{chainId: [env]}`; ocean.js 8
+    is sent here by the root document it reads, see `routes.root`)."""
+    return jsonify(_priced().environments(request.args.get("chainId")))
 
 
-def _classic_only(body: dict) -> dict:
-    """ocean.js 8's compute requests carry `payment` (§8 of the node spec): refused clearly
-    instead of being misread as classic ones."""
-    if "payment" in body:
-        raise InvalidRequest(NODE_COMPUTE_NOT_YET)
-    return body
+def _is_priced(body: dict) -> bool:
+    """ocean.js 8's compute requests carry `payment` (node spec §8): the resource-priced path."""
+    return "payment" in body
 
 
 @bp.post("/initializeCompute")
 def initializeCompute():
-    return jsonify(_compute().initialize(_classic_only(json_body())))
+    body = json_body()
+    return jsonify(_priced().initialize(body) if _is_priced(body) else _compute().initialize(body))
 
 
 @bp.post("/compute")
 def computeStart():
-    return jsonify(_compute().start(_classic_only(json_body()), auth_token()))
+    body = json_body()
+    return jsonify(_priced().start(body, auth_token()) if _is_priced(body) else _compute().start(body, auth_token()))
 
 
 @bp.post("/freeCompute")
 def freeCompute():
-    raise InvalidRequest(NODE_COMPUTE_NOT_YET)
+    return jsonify(_priced().start_free(json_body(), auth_token()))
 
 
 @bp.get("/compute")
@@ -67,15 +76,19 @@ def computeDelete():
 
 @bp.get("/computeResult")
 def computeResult():
-    chunks, filename, size = _compute().result(request_data(), auth_token())
+    chunks, filename, size, served = _compute().result(request_data(), auth_token(), request.headers.get("Range"))
     try:
         disposition = attachment_disposition(filename)
     except InvalidRequest:
         chunks.close()
         raise
-    return Response(chunks, headers={"Content-Disposition": disposition,
-                                     "Content-Length": str(size), "Content-Type": "application/octet-stream"},
-                    direct_passthrough=True)
+    headers = {"Content-Disposition": disposition, "Content-Type": "application/octet-stream",
+               "Content-Length": str(size), "Accept-Ranges": "bytes"}
+    if served is None:
+        return Response(chunks, headers=headers, direct_passthrough=True)
+    headers.update({"Content-Length": str(served.end - served.start + 1),
+                    "Content-Range": f"bytes {served.start}-{served.end}/{size}"})
+    return Response(chunks, status=206, headers=headers, direct_passthrough=True)
 
 
 @bp.get("/computeStreamableLogs")

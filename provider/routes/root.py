@@ -1,7 +1,7 @@
 """`GET /`: what clients read to find endpoints and the provider's addresses."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from provider import VERSION
 from provider.routes.common import services
@@ -42,6 +42,17 @@ def _build_service_endpoints() -> dict[str, list[str]]:
     return endpoints | NODE_ENDPOINTS
 
 
+# What ocean.js 8 is pointed at where the classic and node wires of one key collide (node spec
+# §8): the requests are byte-identical, the replies are not.
+NODE_OVERRIDES = {"computeEnvironments": ["GET", "/api/services/computeEnvironments/node"]}
+
+
+def speaks_node_protocol() -> bool:
+    """ocean.js 8 reads the root with the literal header `Authorization: undefined` (its
+    HttpProvider.getData); ocean.py and ocean.js 3.3 send no Authorization at all."""
+    return request.headers.get("Authorization") == "undefined"
+
+
 @bp.get("/")
 def root():
     """Both generations read this one document: classic clients `providerAddresses` and their
@@ -56,5 +67,5 @@ def root():
         providerAddresses={str(chain.chain_id): chain.provider_address for chain in chains},
         providerAddress=first.provider_address if first else None,
         nodePublicKey=first.node_public_key if first else None,
-        serviceEndpoints=service_endpoints(),
+        serviceEndpoints=(service_endpoints() | NODE_OVERRIDES) if speaks_node_protocol() else service_endpoints(),
     )

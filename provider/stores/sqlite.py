@@ -83,6 +83,20 @@ CREATE TABLE IF NOT EXISTS used_agreement (
     job_id       TEXT NOT NULL,
     used_at      REAL NOT NULL
 );
+-- Transactions the provider sends from its own key (escrow locks, claims, cancels), written
+-- signed before they are broadcast: after a crash the same bytes are re-sent or found mined,
+-- never a second transaction for one purpose.
+CREATE TABLE IF NOT EXISTS provider_tx (
+    purpose   TEXT PRIMARY KEY,   -- "lock:<jobId>", "claim:<jobId>", "cancel:<jobId>"
+    chain_id  INTEGER NOT NULL,
+    sender    TEXT NOT NULL,      -- lower-case address
+    nonce     INTEGER NOT NULL,
+    tx_hash   TEXT NOT NULL,
+    raw       TEXT NOT NULL,      -- 0x signed transaction
+    state     TEXT NOT NULL,      -- sent | mined | reverted | dropped
+    created   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS provider_tx_sender ON provider_tx(chain_id, sender, nonce);
 CREATE TABLE IF NOT EXISTS asset (
     did         TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,

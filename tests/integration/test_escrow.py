@@ -73,3 +73,16 @@ def test_a_lock_whose_job_never_ran_is_cancelled_after_it_expires(escrow, dev_ch
     escrow.cancel_expired(never_ran, token, payer.address)
     assert escrow.funds(payer.address, token)[0] == available - 10 ** 18  # only the running job's lock held
     assert [lock.job_id for lock in escrow.locks(token, payer.address)] == [running]
+
+
+def test_a_zero_claim_releases_the_lock_at_once(escrow, dev_chain):
+    """What the settlement does for a job whose algorithm never ran: nothing is paid, and the
+    consumer's funds are free again without waiting for the lock to expire."""
+    payer = dev_chain.accounts[6]
+    token = fund(dev_chain, payer, escrow.payee, deposit=TEN, max_locked=TEN, max_seconds=10_000, max_locks=5)
+    available, locked = escrow.funds(payer.address, token)
+    job = lock_id("job-escrow-zero-claim")
+    escrow.create_lock(job, token, payer.address, 10 ** 18, 3600)
+    escrow.claim(job, token, payer.address, 0, b'{"jobId": "job-escrow-zero-claim"}')
+    assert escrow.funds(payer.address, token) == (available, locked)
+    assert not escrow.holds(job, token, payer.address)

@@ -8,29 +8,18 @@ import json
 import time
 
 import pytest
-from eth_utils import keccak
 
-from provider.auth.signatures import sign_digest
 from provider.chain.contracts import artifact
 from provider.chain.tx import send_transaction
 from provider.ddo.schema import make_did
 from provider.devtools.consumer import mint
-from tests.helpers import sign
+from tests.helpers import node_sign, sign
 from tests.integration.test_access import CSV, Shop, origin, url_file  # noqa: F401 (origin: fixture)
 
 
 @pytest.fixture
 def shop(dev_chain, publisher, make_app, origin):  # noqa: F811
     return Shop(dev_chain, publisher, make_app().test_client())
-
-
-def node_sign(account, message: str, *, hex_text: bool = False) -> str:
-    """How ocean.js 8 signs a command: EIP-191 over keccak256(message) (or its hex text)."""
-    if not hex_text:
-        return sign(account, message)
-    text = ("0x" + keccak(message.encode()).hex()).encode()
-    v, r, s = sign_digest("0x" + bytes(account.key).hex(), keccak(b"\x19Ethereum Signed Message:\n66" + text))
-    return "0x" + (r + s + bytes([v])).hex()
 
 
 def node_download(shop, asset, consumer, tx, signature, nonce):

@@ -37,7 +37,7 @@ from provider.compute.k8s.manifests import (
 )
 from provider.compute.pipeline import Provisioner, publish
 from provider.compute.scheduling import (
-    GIB, STOPPED_BY_OWNER, Cancelled, PhaseFailed, provisioning_outcome, termination_error,
+    GIB, STOPPED_BY_OWNER, Cancelled, held_resources, PhaseFailed, provisioning_outcome, termination_error,
 )
 from provider.config import ComputeSettings
 
@@ -118,6 +118,9 @@ def termination_from_pods(pods, deadline_exceeded: bool) -> dict:
             if container.name == "algorithm" and terminated is not None:
                 details["exitCode"] = terminated.exit_code
                 details["OOMKilled"] = terminated.reason == "OOMKilled"
+                if terminated.started_at and terminated.finished_at:  # what a resource-priced job is billed
+                    details["algoStart"] = terminated.started_at.timestamp()
+                    details["algoStop"] = terminated.finished_at.timestamp()
     return details
 
 
@@ -227,7 +230,8 @@ class KubernetesJobEngine(JobEngine):
     # ---- actions -------------------------------------------------------------------------
 
     def _resources(self, job: Job, env: Environment) -> JobResources:
-        return JobResources(cpu=float(env.cpu), memory_bytes=int(env.ram_gb * GIB), disk_bytes=self.disk_bytes(job),
+        held = held_resources(job, env)
+        return JobResources(cpu=float(held["cpu"]), memory_bytes=int(held["ram"] * GIB), disk_bytes=self.disk_bytes(job),
                             max_duration=int(job.max_duration), network=bool(job.spec.get("network")) and env.allow_network)
 
     def _create_phase(self, job: Job, phase: str, **kwargs) -> None:

@@ -15,6 +15,8 @@ RESOURCES = (Resource("cpu", D(4), D(1), D(2), constraints=(Constraint("ram", D(
 def test_missing_resources_get_the_minimum_and_requests_are_bounded():
     assert grant(RESOURCES, []).amounts == {"cpu": D(1), "ram": D(1), "disk": D(0)}
     assert grant(RESOURCES, [{"id": "cpu", "amount": 2}, {"id": "ram", "amount": 6}]).amounts["ram"] == D(6)
+    # below the minimum (ocean.js asks for disk 0) is raised to it
+    assert grant(RESOURCES, [{"id": "cpu", "amount": 0}, {"id": "ram", "amount": 2}]).amounts["cpu"] == D(1)
     for request, text in (([{"id": "cpu", "amount": 3}], "at most 2"),
                           ([{"id": "gpu", "amount": 1}], "No such resource"),
                           ([{"id": "cpu", "amount": 1}, {"id": "cpu", "amount": 1}], "twice"),

@@ -1,0 +1,158 @@
+"""Settling resource-priced and free jobs once they end (the engine process, lease holder only).
+
+A job ocean.js 8 started is "settling" (node status 71) from the moment it ends until:
+1. its outputs are archived as `outputs.tar` (what Ocean Node serves as the one output);
+2. its escrow lock is claimed for the time the algorithm really ran, clamped to
+   [minJobDuration, granted duration] (`pricing.claim_seconds`): the rest of the lock returns
+   to the consumer's available funds at once. A job whose algorithm never ran (provisioning
+   failed, stopped while queued, expired in the queue, the provider restarted under it) owes
+   nothing: its lock is claimed for 0 where the contract allows that, else cancelled once it
+   has expired. Time the provider was down is never billed: only the algorithm's own start and
+   stop times count, and a run the provider cut short by restarting is not a run.
+Then the job shows 70 (or its failure code) with `payment {lockTx, claimTx, cancelTx, cost}`.
+
+Every transaction goes through the `TransactionOutbox` under a purpose named after the job, so
+a restart between any two steps resumes the same transaction, never a second one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tarfile
+import time
+from decimal import Decimal
+from typing import Callable
+
+from provider.chain.client import Chains
+from provider.chain.escrow import Escrow, EscrowRefused
+from provider.chain.outbox import TransactionOutbox
+from provider.compute import status as st
+from provider.compute.jobs import Job, JobStore
+from provider.compute.node_view import OUTPUTS_ARCHIVE, is_node_job
+from provider.compute.pipeline import JobPaths
+from provider.compute.pricing import Grant, Price, claim_seconds, cost
+from provider.config import ComputeSettings
+from provider.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+
+def billable_seconds(job: Job) -> float:
+    """How long the algorithm ran, from its own start and stop (0 when it never ran, or the
+    provider's restart ended it: then there is no stop time)."""
+    termination = job.termination or {}
+    start, stop = termination.get("algoStart"), termination.get("algoStop")
+    if not start or not stop or stop < start:
+        return 0.0
+    return float(stop) - float(start)
+
+
+def amount_due(job: Job, min_job_duration: int, decimals: int) -> int:
+    """The claim in token base units (pure): zero when the algorithm never ran."""
+    ran = billable_seconds(job)
+    if ran <= 0:
+        return 0
+    spec = job.spec
+    price = Price(spec["payment"]["token"], {rid: Decimal(str(p)) for rid, p in (spec.get("prices") or {}).items()})
+    granted = Grant({rid: Decimal(str(a)) for rid, a in (spec.get("resources") or {}).items()})
+    seconds = claim_seconds(ran, min_job_duration, job.max_duration)
+    return min(cost(price, granted, seconds, 0, decimals), int(spec["payment"]["amount"]))
+
+
+def archive_outputs(paths: JobPaths, results: list[dict]) -> dict | None:
+    """One tar of the published output files (regular files only, as published), written where
+    the algorithm cannot reach; None when there was no output."""
+    outputs = [r for r in results if r.get("type") == "output"]
+    if not outputs:
+        return None
+    target = paths.provider_logs / OUTPUTS_ARCHIVE
+    partial = target.with_suffix(".partial")
+    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in outputs:
+            source = paths.root / entry["path"]
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                info = tarfile.TarInfo("outputs/" + entry["filename"])
+                info.size = os.fstat(handle.fileno()).st_size
+                info.mtime = int(time.time())
+                info.mode = 0o644
+                tar.addfile(info, handle)
+    os.replace(partial, target)
+    return {"filename": OUTPUTS_ARCHIVE, "filesize": target.stat().st_size, "type": "output",
+            "path": str(target.relative_to(paths.root))}
+
+
+class Settlement:
+    def __init__(self, settings: ComputeSettings, store: JobStore, chains: Chains, outbox: TransactionOutbox,
+                 paths_of: Callable[[str], JobPaths], interval: float = 1.0):
+        self.settings = settings
+        self.store = store
+        self.chains = chains
+        self.outbox = outbox
+        self.paths_of = paths_of
+        self.interval = interval
+        self._last = 0.0
+
+    def settled(self, job: Job) -> bool:
+        return not is_node_job(job) or bool(job.spec.get("settled"))
+
+    def run(self, now: float) -> None:
+        """Settle every ended node job that is not settled yet (at most every `interval`)."""
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        for job in self.store.with_status(st.TERMINAL):
+            if not self.settled(job):
+                try:
+                    self.settle(job, now)
+                except (ProviderError, OSError) as exc:  # retried on the next pass
+                    log.warning("job %s: settlement deferred: %s", job.job_id, getattr(exc, "user_message", exc))
+
+    def settle(self, job: Job, now: float) -> None:
+        spec = json.loads(json.dumps(job.spec))
+        if "archive" not in spec:
+            paths = self.paths_of(job.job_id)
+            spec["archive"] = archive_outputs(paths, job.results or []) if paths.root.exists() else None
+            self.store.update(job.job_id, spec=spec)
+        payment = spec.get("payment")
+        if payment and not (payment.get("claimTx") or payment.get("cancelTx")):
+            if not self._pay(job, spec, payment):
+                return
+        spec["settled"] = True
+        self.store.update(job.job_id, spec=spec)
+        log.info("job %s settled%s", job.job_id, f": claimed {payment.get('cost')}" if payment else "")
+
+    def _pay(self, job: Job, spec: dict, payment: dict) -> bool:
+        """Claim what is due, 0 included (the contract then releases the whole lock at once); a
+        lock that expired first is cancelled. False when it must be tried again later."""
+        chain = self.chains.find(payment["chainId"])
+        if chain is None:
+            raise EscrowRefused(f"chain {payment['chainId']} is not configured any more")
+        escrow = Escrow(chain, self.outbox)
+        env = self.settings.environment(job.environment)
+        token, lock_id, claim = payment["token"], int(payment["lockId"]), f"claim:{job.job_id}"
+        due = amount_due(job, env.min_job_duration if env else 0, chain.token_decimals(token))
+        if self.outbox.find(claim) is None and not escrow.holds(lock_id, token, job.owner):
+            payment.update(claimTx="nolock", cancelTx="nolock", cost="0")  # released by someone else
+            return True
+        proof = json.dumps({"jobId": job.job_id, "status": job.status, "termination": job.termination,
+                            "resources": spec.get("resources"), "cost": str(due)}, sort_keys=True).encode()
+        try:
+            payment["claimTx"] = escrow.claim(lock_id, token, job.owner, due, proof, purpose=claim)
+            payment["cost"] = str(due)
+            return True
+        except EscrowRefused:
+            if escrow.holds(lock_id, token, job.owner) and not self._expired(escrow, lock_id, token, job.owner):
+                raise
+        try:
+            payment["cancelTx"] = escrow.cancel_expired(lock_id, token, job.owner, purpose=f"cancel:{job.job_id}")
+            payment["cost"] = "0"
+            return True
+        except EscrowRefused:
+            return False
+
+    @staticmethod
+    def _expired(escrow: Escrow, lock_id: int, token: str, payer: str) -> bool:
+        now = escrow.now()
+        return any(lock.job_id == lock_id and lock.expiry <= now for lock in escrow.locks(token, payer))
