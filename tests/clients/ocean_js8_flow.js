@@ -1,4 +1,4 @@
-// The flow of ocean.js 8's own integration tests (PublishEditConsume, Provider, Auth), with the
+// The flow of ocean.js 8's own integration tests (PublishEditConsume, Provider, Auth, ComputeFlow), with the
 // real @oceanprotocol/lib 8.6.2 or 8.0.0 (NODE_PATH says which), unchanged, against this provider
 // as both its node URL and its indexer. Run by tests/clients/test_ocean_js8.py; prints
 // `RESULT <json>` last.
@@ -7,7 +7,8 @@
 const fs = require('fs')
 const { ethers, getAddress, toBeHex } = require('ethers')
 const lib = require('@oceanprotocol/lib')
-const { Aquarius, ProviderInstance, NftFactory, Nft, Datatoken, ZERO_ADDRESS, getEventFromTx, downloadFile } = lib
+const { Aquarius, ProviderInstance, NftFactory, Nft, Datatoken, ZERO_ADDRESS, getEventFromTx, downloadFile,
+  EscrowContract, unitsToAmount } = lib
 
 const env = process.env
 const providerUrl = env.PROVIDER_URL
@@ -142,7 +143,162 @@ async function main () {
   step('auth_token', { address: claims.address === await consumer.getAddress(), invalidated: invalidated.success,
     use: tokenUse, token })
   step('published_did', asset.did)
+  await computeFlow(publisher, consumer, now)
   console.log('RESULT ' + JSON.stringify(steps))
+}
+
+// ---- ComputeFlow.test.ts: environments, a free job, initializeCompute (too many resources
+// refused), escrow funds, orders, a paid job to 70, results, a restart on the same orders, stop
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const one = (jobs) => Array.isArray(jobs) ? jobs[0] : jobs
+
+function tarMembers (buffer) {
+  // a minimal ustar reader: name and bytes of each regular file
+  const members = {}
+  for (let offset = 0; offset + 512 <= buffer.length;) {
+    const header = buffer.subarray(offset, offset + 512)
+    const name = header.subarray(0, 100).toString().replace(/\0.*$/s, '')
+    if (!name) break
+    const size = parseInt(header.subarray(124, 136).toString().replace(/\0.*$/s, '').trim() || '0', 8)
+    if (header[156] === 48 || header[156] === 0) members[name] = buffer.subarray(offset + 512, offset + 512 + size)
+    offset += 512 + Math.ceil(size / 512) * 512
+  }
+  return members
+}
+
+async function readAll (stream) {
+  const chunks = []
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk))
+  return Buffer.concat(chunks)
+}
+
+async function handleComputeOrder (order, datatokenAddress, payer, consumerAddress) {
+  // ocean.js's test helper: reuse a valid order; reuseOrder when only its fee expired; else a new order
+  const fee = order.providerFee
+  const datatoken = new Datatoken(payer, CHAIN)
+  if (order.validOrder && !fee) return order.validOrder
+  const providerFees = fee && { providerFeeAddress: fee.providerFeeAddress, providerFeeToken: fee.providerFeeToken,
+    providerFeeAmount: fee.providerFeeAmount, v: fee.v, r: fee.r, s: fee.s, providerData: fee.providerData,
+    validUntil: fee.validUntil }
+  if (order.validOrder) return (await (await datatoken.reuseOrder(datatokenAddress, order.validOrder, providerFees)).wait()).hash
+  return (await (await datatoken.startOrder(datatokenAddress, consumerAddress, 0, providerFees)).wait()).hash
+}
+
+async function computeFlow (publisher, consumer, now) {
+  const publisherAddress = await publisher.getAddress()
+  const consumerAddress = await consumer.getAddress()
+  const base = (type, name, services, extra = {}) => ({
+    '@context': ['https://w3id.org/did/v1'], id: '', version: '4.1.0', chainId: CHAIN, nftAddress: '0x0',
+    metadata: { created: now, updated: now, type, name, description: 'ocean.js ' + version + ' ComputeFlow',
+      author: 'ocean-protocol', license: 'CC0', ...extra },
+    services
+  })
+  const algoDdo = base('algorithm', 'ocean.js 8 algorithm', [{ id: 'algo', type: 'access', files: '',
+    datatokenAddress: '0x0', serviceEndpoint: providerUrl, timeout: 0 }],
+  { algorithm: { language: 'python', version: '0.1', container: { entrypoint: 'python $ALGO', image: 'python',
+    tag: '3.11-slim', checksum: 'sha256:' + 'ab'.repeat(32) } } })
+  const dataDdo = base('dataset', 'ocean.js 8 compute data', [{ id: 'compute', type: 'compute', files: '',
+    datatokenAddress: '0x0', serviceEndpoint: providerUrl, timeout: 0,
+    compute: { allowRawAlgorithm: false, allowNetworkAccess: false, publisherTrustedAlgorithms: [],
+      publisherTrustedAlgorithmPublishers: [publisherAddress] } }])
+  const algo = await createAsset(publisher, 'OJ8Algo', [{ type: 'url', url: env.ALGORITHM_URL, method: 'GET' }], algoDdo)
+  const data = await createAsset(publisher, 'OJ8Data', [{ type: 'url', url: env.DATA_URL, method: 'GET' }], dataDdo)
+  for (const asset of [algo, data]) {
+    await aquarius.waitForIndexer(asset.did, null, null, 500, 120)
+    await (await new Datatoken(publisher, CHAIN).mint(asset.datatoken, publisherAddress, '10', consumerAddress)).wait()
+  }
+
+  const envs = await ProviderInstance.getComputeEnvironments(providerUrl)
+  const computeEnv = envs.find((e) => e.free && e.fees && e.fees[CHAIN] && e.fees[CHAIN][0].prices.length)
+  step('environments', { flat: Array.isArray(envs), id: computeEnv.id, payee: computeEnv.consumerAddress,
+    resources: computeEnv.resources.map((r) => r.id) })
+  const paymentToken = computeEnv.fees[CHAIN][0].feeToken
+  const algorithm = () => ({ documentId: algo.did, serviceId: 'algo' })
+  const datasets = () => [{ documentId: data.did, serviceId: 'compute' }]
+  const duration = 300
+
+  // orders for the free job (this provider keeps the publisher's price for data: see its README)
+  const freeInit = await ProviderInstance.initializeCompute(datasets(), algorithm(), computeEnv.id, paymentToken,
+    duration, providerUrl, consumerAddress, [], CHAIN)
+  const freeAlgo = { ...algorithm(), transferTxId: await handleComputeOrder(freeInit.algorithm, algo.datatoken, consumer, computeEnv.consumerAddress) }
+  const freeData = [{ ...datasets()[0], transferTxId: await handleComputeOrder(freeInit.datasets[0], data.datatoken, consumer, computeEnv.consumerAddress) }]
+  const freeJob = one(await ProviderInstance.freeComputeStart(providerUrl, consumer, computeEnv.id, freeData, freeAlgo))
+  const waitFor = async (jobId, until, auth = consumer) => {
+    for (let i = 0; i < 240; i++) {
+      const job = one(await ProviderInstance.computeStatus(providerUrl, auth, jobId))
+      if (job && until(job)) return job
+      await sleep(500)
+    }
+    throw new Error('job stuck: ' + jobId)
+  }
+  const freeDone = await waitFor(freeJob.jobId, (job) => job.status === 70)
+  step('free_job', { isFree: freeJob.isFree, status: freeDone.status, statusText: freeDone.statusText })
+
+  // too many resources: refused before anyone pays
+  let refused = false
+  try {
+    await ProviderInstance.initializeCompute(datasets(), algorithm(), computeEnv.id, paymentToken, duration, providerUrl,
+      consumerAddress, computeEnv.resources.map((r) => ({ id: r.id, amount: r.max + 1 })), CHAIN)
+  } catch (error) { refused = error.message.length > 0 }
+  step('too_many_resources_refused', refused)
+
+  const resources = [{ id: 'cpu', amount: 1 }, { id: 'ram', amount: 1 }, { id: 'disk', amount: 0 }]
+  const init = await ProviderInstance.initializeCompute(datasets(), algorithm(), computeEnv.id, paymentToken, duration,
+    providerUrl, consumerAddress, resources, CHAIN)
+  const perMinute = resources.reduce((sum, r) => sum + r.amount * ((computeEnv.fees[CHAIN][0].prices.find((p) => p.id === r.id) || {}).price || 0), 0)
+  step('payment', { escrow: init.payment.escrowAddress === addresses.Escrow, payee: init.payment.payee === computeEnv.consumerAddress,
+    token: init.payment.token === paymentToken, amount: init.payment.amount, minLockSeconds: init.payment.minLockSeconds,
+    perMinute })
+
+  const escrow = new EscrowContract(getAddress(init.payment.escrowAddress), consumer)
+  // a wallet's allowance first: the helper deposits the whole token balance when it is larger
+  // than what it approves itself (ocean.js 8's verifyFundsForEscrowPayment)
+  await (await new Datatoken(consumer, CHAIN).approve(paymentToken, init.payment.escrowAddress, '1000000000')).wait()
+  await escrow.verifyFundsForEscrowPayment(paymentToken, computeEnv.consumerAddress,
+    await unitsToAmount(consumer, paymentToken, (BigInt(init.payment.amount) * 4n).toString()),
+    init.payment.amount.toString(), init.payment.minLockSeconds.toString(), '10')
+  const funds = async () => (await escrow.getUserFunds(consumerAddress, paymentToken)).map((x) => x.toString())
+  const wanted = BigInt(init.payment.amount) * 4n
+  if (BigInt((await funds())[0]) < wanted) { // the helper deposits only into an empty account
+    await escrow.deposit(paymentToken, await unitsToAmount(consumer, paymentToken, wanted.toString()))
+  }
+  const auths = await escrow.getAuthorizations(paymentToken, consumerAddress, computeEnv.consumerAddress)
+  const before = await funds()
+  step('escrow_funded', { funds: BigInt(before[0]) > 0n, authorized: auths.length > 0 })
+
+  const algo1 = { ...algorithm(), transferTxId: await handleComputeOrder(init.algorithm, algo.datatoken, consumer, computeEnv.consumerAddress) }
+  const data1 = [{ ...datasets()[0], transferTxId: await handleComputeOrder(init.datasets[0], data.datatoken, consumer, computeEnv.consumerAddress) }]
+  const paid = one(await ProviderInstance.computeStart(providerUrl, consumer, computeEnv.id, data1, algo1, duration,
+    paymentToken, resources, CHAIN, { name: 'ocean.js 8 paid job' }))
+  const locked = await funds()
+  const token = await ProviderInstance.generateAuthToken(consumer, providerUrl)
+  const paidDone = await waitFor(paid.jobId, (job) => job.status === 70, token)
+  const outputsIndex = paidDone.results.find((r) => r.filename === 'outputs.tar').index
+  const url = await ProviderInstance.getComputeResultUrl(providerUrl, consumer, paid.jobId, outputsIndex)
+  const tar = Buffer.from(await (await fetch(url)).arrayBuffer())
+  const streamed = await readAll(await ProviderInstance.getComputeResult(providerUrl, consumer, paid.jobId, outputsIndex))
+  const resumed = await readAll(await ProviderInstance.getComputeResult(providerUrl, consumer, paid.jobId, outputsIndex, 512))
+  const members = tarMembers(tar)
+  step('paid_job', { status: paidDone.status, results: paidDone.results.map((r) => r.filename),
+    output: JSON.parse(members['outputs/result.json'].toString()), streamed: streamed.equals(tar),
+    resumed: resumed.equals(tar.subarray(512)), cost: paidDone.payment.cost, claimTx: Boolean(paidDone.payment.claimTx),
+    metadata: paidDone.metadata, funds: { before, locked, after: await funds() } })
+
+  // the same orders again: valid, no provider fee, only a new escrow lock
+  const again = await ProviderInstance.initializeCompute(data1, algo1, computeEnv.id, paymentToken, duration,
+    providerUrl, consumerAddress, resources, CHAIN)
+  step('restart_offer', { algorithm: again.algorithm.validOrder === algo1.transferTxId && !again.algorithm.providerFee,
+    dataset: again.datasets[0].validOrder === data1[0].transferTxId && !again.datasets[0].providerFee })
+  const long = one(await ProviderInstance.computeStart(providerUrl, consumer, computeEnv.id, data1,
+    { ...algo1, algocustomdata: { sleep: 60 } }, duration, paymentToken, resources, CHAIN))
+  await waitFor(long.jobId, (job) => job.status === 40)
+  const logs = await ProviderInstance.computeStreamableLogs(providerUrl, consumer, long.jobId)
+  let live = ''
+  for await (const chunk of logs) { live += Buffer.from(chunk).toString(); if (live.includes('working')) break }
+  const stopped = one(await ProviderInstance.computeStop(long.jobId, providerUrl, consumer))
+  const longDone = await waitFor(long.jobId, (job) => job.status === 70, token)
+  step('restarted_and_stopped', { live: live.includes('working'), stopRequested: stopped.stopRequested,
+    status: longDone.status, cost: longDone.payment.cost, funds: await funds() })
 }
 
 main().then(() => process.exit(0)).catch((error) => { console.error(error); process.exit(1) })

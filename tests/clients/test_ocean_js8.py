@@ -15,6 +15,42 @@ CLASSIC = CLIENTS / "ocean-js" / "node_modules"
 OCEAN_PY = CLIENTS / "ocean-py" / "bin" / "python"
 
 
+def assert_compute_flow(result: dict, dev_chain) -> None:
+    """ComputeFlow.test.ts, as ocean.js 8 ran it here: the flat listing, a free job, a request
+    above the maxima refused, escrow funded and locked, a paid job to 70 with its output,
+    claimed at exactly the billed minute, the same orders reused, a long job stopped."""
+    env = result["environments"]
+    assert env["flat"] is True and env["id"] == "ocean-compute-paid"
+    assert env["payee"] == dev_chain.provider_account.address and env["resources"] == ["cpu", "ram", "disk"]
+    assert result["free_job"] == {"isFree": True, "status": 70, "statusText": "Job finished"}
+    assert result["too_many_resources_refused"] is True
+    payment = result["payment"]
+    assert payment["escrow"] and payment["payee"] and payment["token"]
+    per_minute = payment["perMinute"]  # cpu 1 x 1 + ram 1 x 0.5
+    assert per_minute == 1.5
+    assert int(payment["amount"]) == int(per_minute * 5 * 10 ** 18)  # 300 s: 5 minutes
+    assert payment["minLockSeconds"] == 300 + 3600
+    assert result["escrow_funded"] == {"funds": True, "authorized": True}
+
+    paid = result["paid_job"]
+    assert paid["status"] == 70 and paid["results"] == ["configuration.log", "algorithm.log", "outputs.tar", "publish.log"]
+    assert paid["output"] == {"files": 1, "lines": DATA.count("\n")}  # the algorithm's answer, from outputs.tar
+    assert paid["streamed"] is True and paid["resumed"] is True  # getComputeResult, from 0 and from byte 512
+    assert paid["metadata"] == {"name": "ocean.js 8 paid job"} and paid["claimTx"] is True
+    billed = int(per_minute * 10 ** 18)  # ran a few seconds: the environment's minimum, one minute
+    assert int(paid["cost"]) == billed
+    funds = paid["funds"]
+    before, locked, after = ([int(x) for x in funds[k]] for k in ("before", "locked", "after"))
+    assert locked == [before[0] - int(payment["amount"]), before[1] + int(payment["amount"])]
+    assert after == [before[0] - billed, before[1]]  # exactly the claim left; the rest is available again
+
+    assert result["restart_offer"] == {"algorithm": True, "dataset": True}
+    stopped = result["restarted_and_stopped"]
+    assert stopped["live"] is True and stopped["stopRequested"] is True and stopped["status"] == 70
+    assert int(stopped["cost"]) == billed  # stopped within its first minute
+    assert [int(x) for x in stopped["funds"]] == [before[0] - 2 * billed, before[1]]
+
+
 def modules(release: str):
     return CLIENTS / f"ocean-js-{release}" / "node_modules"
 
@@ -72,6 +108,8 @@ def test_ocean_js8_end_to_end_and_across_generations(release, node, client_stack
                                    "transferTxId": "0x" + "00" * 32,
                                    "consumerAddress": dev_chain.accounts[consumer].address}, timeout=30)
     assert refused.status_code in (400, 401) and "deleted" in json.dumps(refused.json()).lower()
+
+    assert_compute_flow(result, dev_chain)
 
     # ... and ocean.js 3.3 consumes what ocean.js 8 published
     classic = flow_env(client_stack, dev_chain, publisher=5, consumer=6, NODE_PATH=str(CLASSIC), ONLY_ACCESS="1",
