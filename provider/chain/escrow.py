@@ -89,7 +89,9 @@ class Escrow:
     def create_lock(self, lock_id: int, token: str, payer: str, amount: int, expiry: int,
                     purpose: str | None = None) -> str:
         return self._send(self.contract.functions.createLock(
-            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, expiry), purpose)
+            lock_id, to_checksum_address(token), to_checksum_address(payer), amount, expiry), purpose,
+            {"chainId": self.chain.chain_id, "lockId": str(lock_id), "token": to_checksum_address(token),
+             "payer": to_checksum_address(payer), "amount": str(amount)})
 
     def claim(self, lock_id: int, token: str, payer: str, amount: int, proof: bytes, purpose: str | None = None) -> str:
         """Claim `amount` (at most what is locked) and withdraw it to the provider."""
@@ -114,10 +116,10 @@ class Escrow:
         """The chain's time (lock expiries are block timestamps)."""
         return int(self.chain.call(self.chain.w3.eth.get_block, "latest")["timestamp"])
 
-    def _send(self, call, purpose: str | None = None) -> str:
+    def _send(self, call, purpose: str | None = None, details: dict | None = None) -> str:
         if self.outbox is not None and purpose is not None:
             try:
-                sent = self.outbox.send(self.chain, purpose, call)
+                sent = self.outbox.send(self.chain, purpose, call, details)
             except TransactionRejected as exc:
                 raise EscrowRefused(f"Escrow refused the transaction: {exc.user_message}") from None
             if sent.state != "mined":

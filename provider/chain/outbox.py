@@ -13,6 +13,7 @@ it is broadcast, so:
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -45,8 +46,9 @@ class TransactionOutbox:
                                      (purpose,)).fetchone()
         return SentTransaction(row["purpose"], row["tx_hash"], row["state"]) if row else None
 
-    def send(self, chain: ChainClient, purpose: str, call) -> SentTransaction:
-        """Send `call` from the chain's provider key for `purpose`, once; wait for its receipt."""
+    def send(self, chain: ChainClient, purpose: str, call, details: dict | None = None) -> SentTransaction:
+        """Send `call` from the chain's provider key for `purpose`, once; wait for its receipt.
+        `details` are kept with it (what a later process needs to undo it)."""
         row = self.db.read().execute("SELECT * FROM provider_tx WHERE purpose = ?", (purpose,)).fetchone()
         if row is not None and row["state"] in ("mined", "reverted"):
             return SentTransaction(purpose, row["tx_hash"], row["state"])
@@ -54,7 +56,7 @@ class TransactionOutbox:
             outcome = self._resume(chain, row)
             if outcome is not None:
                 return outcome
-        raw, tx_hash = self._record(chain, purpose, call)
+        raw, tx_hash = self._record(chain, purpose, call, details)
         return self._broadcast(chain, purpose, raw, tx_hash)
 
     def pending(self) -> list[str]:
@@ -63,7 +65,20 @@ class TransactionOutbox:
 
     # ---- steps ---------------------------------------------------------------------------
 
-    def _record(self, chain: ChainClient, purpose: str, call) -> tuple[str, str]:
+    def unanswered(self, prefix: str, answers: tuple[str, ...], older_than: float) -> list[tuple[str, dict]]:
+        """(purpose, details) of mined `prefix:<id>` transactions with no `<answer>:<id>` one, sent
+        before `older_than` (e.g. escrow locks never claimed nor cancelled)."""
+        rows = self.db.read().execute(
+            "SELECT purpose, details FROM provider_tx WHERE purpose LIKE ? AND state = 'mined' AND created < ?",
+            (prefix + ":%", older_than)).fetchall()
+        found = []
+        for row in rows:
+            key = row["purpose"][len(prefix) + 1:]
+            if not any(self.find(f"{answer}:{key}") for answer in answers):
+                found.append((row["purpose"], json.loads(row["details"] or "{}")))
+        return found
+
+    def _record(self, chain: ChainClient, purpose: str, call, details: dict | None) -> tuple[str, str]:
         account = chain.account
         sender = account.address.lower()
         try:
@@ -80,9 +95,10 @@ class TransactionOutbox:
             signed = account.sign_transaction(tx)
             raw = "0x" + bytes(signed.raw_transaction).hex()
             tx_hash = "0x" + bytes(signed.hash).hex()
-            conn.execute("INSERT OR REPLACE INTO provider_tx(purpose, chain_id, sender, nonce, tx_hash, raw, state, created)"
-                         " VALUES (?, ?, ?, ?, ?, ?, 'sent', ?)",
-                         (purpose, chain.chain_id, sender, tx["nonce"], tx_hash, raw, time.time()))
+            conn.execute("INSERT OR REPLACE INTO provider_tx(purpose, chain_id, sender, nonce, tx_hash, raw, state,"
+                         " created, details) VALUES (?, ?, ?, ?, ?, ?, 'sent', ?, ?)",
+                         (purpose, chain.chain_id, sender, tx["nonce"], tx_hash, raw, time.time(),
+                          json.dumps(details) if details else None))
         return raw, tx_hash
 
     def _broadcast(self, chain: ChainClient, purpose: str, raw: str, tx_hash: str) -> SentTransaction:

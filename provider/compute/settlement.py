@@ -102,6 +102,7 @@ class Settlement:
         if now - self._last < self.interval:
             return
         self._last = now
+        self.release_orphans(now)
         for job in self.store.with_status(st.TERMINAL):
             if not self.settled(job):
                 try:
@@ -122,6 +123,25 @@ class Settlement:
         spec["settled"] = True
         self.store.update(job.job_id, spec=spec)
         log.info("job %s settled%s", job.job_id, f": claimed {payment.get('cost')}" if payment else "")
+
+    def release_orphans(self, now: float, grace: float = 120.0) -> None:
+        """Locks whose job was never recorded (the provider died between `createLock` and writing
+        the job): released at once with a zero claim, so the consumer's funds do not wait for
+        the lock to expire. `grace` leaves a start in progress alone."""
+        for purpose, details in self.outbox.unanswered("lock", ("claim", "cancel"), now - grace):
+            job_id = purpose.split(":", 1)[1]
+            if self.store.get(job_id) is not None or not details:
+                continue
+            chain = self.chains.find(details["chainId"])
+            if chain is None:
+                continue
+            try:
+                Escrow(chain, self.outbox).claim(int(details["lockId"]), details["token"], details["payer"], 0,
+                                                 json.dumps({"jobId": job_id, "never started": True}).encode(),
+                                                 purpose=f"claim:{job_id}")
+                log.warning("escrow lock of job %s released: the job was never recorded", job_id)
+            except (ProviderError, OSError) as exc:
+                log.warning("escrow lock of job %s not released yet: %s", job_id, getattr(exc, "user_message", exc))
 
     def _pay(self, job: Job, spec: dict, payment: dict) -> bool:
         """Claim what is due, 0 included (the contract then releases the whole lock at once); a

@@ -94,7 +94,8 @@ CREATE TABLE IF NOT EXISTS provider_tx (
     tx_hash   TEXT NOT NULL,
     raw       TEXT NOT NULL,      -- 0x signed transaction
     state     TEXT NOT NULL,      -- sent | mined | reverted | dropped
-    created   REAL NOT NULL
+    created   REAL NOT NULL,
+    details   TEXT                -- JSON: what undoing it needs (a lock: its id, token, payer)
 );
 CREATE INDEX IF NOT EXISTS provider_tx_sender ON provider_tx(chain_id, sender, nonce);
 CREATE TABLE IF NOT EXISTS asset (
