@@ -43,7 +43,7 @@ def billable_seconds(job: Job) -> float:
     provider's restart ended it: then there is no stop time)."""
     termination = job.termination or {}
     start, stop = termination.get("algoStart"), termination.get("algoStop")
-    if not start or not stop or stop < start:
+    if start is None or stop is None or stop < start:
         return 0.0
     return float(stop) - float(start)
 
