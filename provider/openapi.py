@@ -83,6 +83,23 @@ ALGORITHM = {"type": "object", "description": "A published algorithm (documentId
                      "container": _ref("Container")}}}}
 
 
+RESOURCE_REQUEST = {"type": "array", "maxItems": 32, "items": {"type": "object", "properties": {
+    "id": {"type": "string"}, "amount": {"type": "number", "minimum": 0}}, "required": ["id"]}}
+NODE_START = {
+    "consumerAddress": ADDRESS, "nonce": NONCE, "signature": SIGNATURE,
+    "environment": {"type": "string"}, "datasets": {"type": "array", "items": INPUT_ITEM, "minItems": 1},
+    "dataset": INPUT_ITEM, "algorithm": ALGORITHM, "resources": RESOURCE_REQUEST,
+    "maxJobDuration": {"type": "integer", "minimum": 0, "description": "Seconds; above the environment's maximum "
+                                                                        "(or absent) means its maximum"},
+    "queueMaxWaitTime": {"type": "integer", "minimum": 0},
+    "payment": {"type": "object", "properties": {"chainId": {"type": "integer"}, "token": ADDRESS,
+                                                 "resources": RESOURCE_REQUEST}, "required": ["chainId", "token"]},
+    "metadata": {"type": "object", "description": "At most 1 KiB of JSON, kept with the job"},
+    "additionalViewers": {"type": "array", "items": ADDRESS, "maxItems": 20,
+                          "description": "Addresses that may read the job's status, logs and results"},
+}
+
+
 def document(version: str) -> dict[str, Any]:
     job_query = [
         _query("consumerAddress", ADDRESS, True), _query("jobId", {"type": "string"}),
@@ -138,8 +155,20 @@ def document(version: str) -> dict[str, Any]:
                              "signature": dict(SIGNATURE, description="Message: address + nonce")},
                             ["address", "token", "nonce", "signature"]))},
         "/api/services/freeCompute": {"post": _operation(
-            "Ocean Node free compute (ocean.js 8): not supported yet, answered 400", "freeCompute", "compute",
-            {**BAD}, body={"required": False, "content": {"application/json": {"schema": {"type": "object"}}}})},
+            "Start a free job (ocean.js 8): the environment's free tier, no escrow", "freeCompute", "compute",
+            {"200": _json({"type": "array", "items": _ref("JobStatus")}, "The new job"), **BAD, **FORBIDDEN,
+             **UNAVAILABLE},
+            body=_json_body(NODE_START | {"signature": dict(SIGNATURE, description=(
+                "Message: consumerAddress + nonce + \"freeStartCompute\""))},
+                ["consumerAddress", "environment", "datasets", "algorithm"]),
+            security=True,
+            description="Each dataset (and a published algorithm) still needs its order's transferTxId unless the "
+                        "operator set COMPUTE_FREE_REQUIRES_ORDER=false.")},
+        "/api/services/computeEnvironments/node": {"get": _operation(
+            "Compute environments, Ocean Node form (ocean.js 8 is pointed here by the root it reads)",
+            "nodeComputeEnvironments", "compute",
+            {"200": _json({"type": "array", "items": _ref("NodeEnvironment")}, "A flat list"), **BAD},
+            params=[_query("chainId", {"type": "integer"})])},
         "/directCommand": {"post": _operation(
             "Ocean Node command: `status` (node identity, chains, indexer progress)", "directCommand", "node",
             {"200": _json({"type": "object", "properties": {"id": {"type": ["string", "null"]},
@@ -205,26 +234,38 @@ def document(version: str) -> dict[str, Any]:
         "/api/services/initializeCompute": {"post": _operation(
             "Fees for a compute job: one entry per dataset, and the algorithm", "initializeCompute", "compute",
             {"200": _json({"type": "object", "properties": {
-                "datasets": {"type": "array", "items": _ref("Initialize")}, "algorithm": _ref("Initialize")},
-                "required": ["datasets"]}, "Fees or valid orders"), **BAD, **UNAVAILABLE},
-            body=_json_body({
-                "datasets": {"type": "array", "items": INPUT_ITEM, "minItems": 1}, "algorithm": ALGORITHM,
-                "compute": {"type": "object", "properties": {"env": {"type": "string"},
-                                                             "validUntil": {"type": "integer"}},
-                            "required": ["env", "validUntil"]},
-                "consumerAddress": ADDRESS}, ["datasets", "algorithm", "compute", "consumerAddress"]))},
+                "datasets": {"type": "array", "items": _ref("Initialize")}, "algorithm": _ref("Initialize"),
+                "payment": _ref("EscrowPayment")},
+                "required": ["datasets"]}, "Fees or valid orders (and, with `payment`, the escrow lock to fund)"),
+                **BAD, **FORBIDDEN, **UNAVAILABLE},
+            body={"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"type": "object", "title": "classic (ocean.py, ocean.js 3.3)", "properties": {
+                    "datasets": {"type": "array", "items": INPUT_ITEM, "minItems": 1}, "algorithm": ALGORITHM,
+                    "compute": {"type": "object", "properties": {"env": {"type": "string"},
+                                                                 "validUntil": {"type": "integer"}},
+                                "required": ["env", "validUntil"]},
+                    "consumerAddress": ADDRESS}, "required": ["datasets", "algorithm", "compute", "consumerAddress"],
+                 "not": {"required": ["payment"]}},
+                {"type": "object", "title": "resource-priced (ocean.js 8)", "properties": NODE_START,
+                 "required": ["datasets", "algorithm", "environment", "consumerAddress", "payment"]}]}}}})},
         "/api/services/compute": {
             "post": _operation(
                 "Start a compute job", "computeStart", "compute",
-                {"200": _json({"type": "array", "items": _ref("JobStatus")}, "The new job"), **BAD,
+                {"200": _json({"type": "array", "items": _ref("JobStatus")}, "The new job"), **BAD, **FORBIDDEN,
                  **UNAVAILABLE},
-                body=_json_body({
-                    "consumerAddress": ADDRESS, "nonce": NONCE,
-                    "signature": dict(SIGNATURE, description="Message: consumerAddress + dataset.documentId"),
-                    "environment": {"type": "string"}, "dataset": INPUT_ITEM,
-                    "additionalDatasets": {"type": "array", "items": INPUT_ITEM}, "algorithm": ALGORITHM,
-                    "output": {"type": "object"}}, ["consumerAddress", "nonce", "environment", "dataset",
-                                                    "algorithm"]),
+                body={"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                    {"type": "object", "title": "classic (ocean.py, ocean.js 3.3)", "properties": {
+                        "consumerAddress": ADDRESS, "nonce": NONCE,
+                        "signature": dict(SIGNATURE, description="Message: consumerAddress + dataset.documentId"),
+                        "environment": {"type": "string"}, "dataset": INPUT_ITEM,
+                        "additionalDatasets": {"type": "array", "items": INPUT_ITEM}, "algorithm": ALGORITHM,
+                        "output": {"type": "object"}},
+                     "required": ["consumerAddress", "nonce", "environment", "dataset", "algorithm"],
+                     "not": {"required": ["payment"]}},
+                    {"type": "object", "title": "resource-priced, paid through Escrow (ocean.js 8)",
+                     "properties": NODE_START | {"signature": dict(SIGNATURE, description=(
+                         "Message: consumerAddress + nonce + \"startCompute\""))},
+                     "required": ["consumerAddress", "environment", "datasets", "algorithm", "payment"]}]}}}},
                 security=True),
             "get": _operation(
                 "Status of the consumer's jobs (signed or with AuthToken: the full status)", "computeStatus",
@@ -344,6 +385,17 @@ def document(version: str) -> dict[str, Any]:
                     "status": {"type": "integer"}, "statusText": {"type": "string"},
                     "dateCreated": {"type": "string"}, "dateFinished": {"type": ["string", "null"]},
                     "results": {"oneOf": [{"type": "array", "items": {"type": "object"}}, {"const": ""}]}}},
+                "EscrowPayment": {"type": "object", "properties": {
+                    "escrowAddress": ADDRESS, "payee": ADDRESS, "chainId": {"type": "integer"},
+                    "minLockSeconds": {"type": "integer"}, "token": ADDRESS,
+                    "amount": {"type": "string", "description": "Base units of the token"}},
+                    "required": ["escrowAddress", "payee", "chainId", "minLockSeconds", "token", "amount"]},
+                "NodeEnvironment": {"type": "object", "required": ["id", "consumerAddress", "fees", "resources",
+                                                                   "maxJobDuration"],
+                                    "properties": {"id": {"type": "string"}, "consumerAddress": ADDRESS,
+                                                   "fees": {"type": "object"}, "resources": {"type": "array"},
+                                                   "free": {"type": "object"}, "maxJobDuration": {"type": "integer"},
+                                                   "minJobDuration": {"type": "integer"}}},
                 "Environment": {"type": "object", "required": ["id", "consumerAddress", "priceMin"], "properties": {
                     "id": {"type": "string"}, "consumerAddress": ADDRESS, "priceMin": {"type": "number"},
                     "cpuNumber": {"type": "number"}, "ramGB": {"type": "number"}, "diskGB": {"type": "number"},
