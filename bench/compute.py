@@ -3,6 +3,9 @@
 1. For a trivial algorithm: time from the start request to status 70 through the provider,
    against running the same script directly in the same sandbox (same run), median of N.
 2. Jobs per minute with 20 jobs queued on an environment of 2 slots.
+3. The same through the resource-priced path of ocean.js 8 (escrow pre-checks and a lock at
+   start, a claim at the end: status 70 is reported once the claim is mined), against the
+   classic path in the same run: the escrow's overhead per job, start request and end to end.
 
     .venv/bin/python bench/compute.py [--runs 5] [--queued 20]
 """
@@ -24,6 +27,8 @@ from bench.report import row  # noqa: E402
 from provider.app import create_app  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
+from provider.chain.contracts import abi  # noqa: E402
+from provider.chain.tx import send_transaction  # noqa: E402
 from provider.compute.pipeline import JobPaths  # noqa: E402
 from provider.compute.contract import entrypoint_for  # noqa: E402
 from provider.compute.sandbox import Limits, SandboxSpec, run_sandboxed, sandbox_identity  # noqa: E402
@@ -44,6 +49,18 @@ disk_gb = 0.1
 max_job_duration = 60
 max_jobs = 2
 price_per_minute = 0
+runtimes = python:3*=python3:/usr/bin/python3
+
+[compute.env.bench-priced]
+cpu = 1
+ram_gb = 0.5
+disk_gb = 0.1
+max_job_duration = 60
+max_jobs = 2
+max_jobs_per_consumer = 2
+price_per_minute = 1
+resources = cpu:total=2,min=1,max=1; ram:total=1,min=0.5,max=0.5; disk:total=0.2,min=0.1,max=0.1
+prices = cpu=1
 runtimes = python:3*=python3:/usr/bin/python3
 """
 
@@ -110,26 +127,54 @@ def main() -> None:
                     "environment": "bench", "consumerAddress": consumer.address, "nonce": nonce[0],
                     "signature": sign_message(consumer_key, f"{consumer.address}{asset.did}{nonce[0]}")}
 
-        def wait_finished(job_ids: list[str]) -> None:
+        def wait_finished(job_ids: list[str], settled: bool = False) -> None:
             pending = set(job_ids)
             while pending:
                 for job_id in list(pending):
-                    if services.compute.jobs.get(job_id).status >= 60 and services.compute.jobs.get(job_id).date_finished:
+                    job = services.compute.jobs.get(job_id)
+                    if job.status >= 60 and job.date_finished and (not settled or job.spec.get("settled")):
                         pending.discard(job_id)
                 time.sleep(0.02)
 
-        through = []
-        for _ in range(args.runs):
-            body = ordered_start_body()
+        def timed(body_of, path: str, settled: bool = False) -> tuple[list[float], list[float], float]:
+            """(start request latencies, start -> 70 times, seconds for `queued` jobs at once)."""
+            requests_, through_ = [], []
+            for _ in range(args.runs):
+                body = body_of()
+                start = time.perf_counter()
+                reply = client.post(path, json=body)
+                requests_.append(time.perf_counter() - start)
+                wait_finished([reply.get_json()[0]["jobId"]], settled)
+                through_.append(time.perf_counter() - start)
+            bodies = [body_of() for _ in range(args.queued)]
             start = time.perf_counter()
-            job_id = client.post("/api/services/compute", json=body).get_json()[0]["jobId"]
-            wait_finished([job_id])
-            through.append(time.perf_counter() - start)
-        bodies = [ordered_start_body() for _ in range(args.queued)]
-        start = time.perf_counter()
-        ids = [client.post("/api/services/compute", json=b).get_json()[0]["jobId"] for b in bodies]
-        wait_finished(ids)
-        batch = time.perf_counter() - start
+            ids = [client.post(path, json=b).get_json()[0]["jobId"] for b in bodies]
+            wait_finished(ids, settled)
+            return requests_, through_, time.perf_counter() - start
+
+        # the resource-priced path: escrow funded once, an order per job as the client makes it
+        escrow_address, ocean = contracts["Escrow"], contracts["Ocean"]
+        token = w3.eth.contract(address=ocean, abi=abi("OceanToken"))
+        escrow = w3.eth.contract(address=escrow_address, abi=abi("Escrow"))
+        send_transaction(w3, consumer, token.functions.approve(escrow_address, 10**24))
+        send_transaction(w3, consumer, escrow.functions.deposit(ocean, 1000 * 10**18))
+        send_transaction(w3, consumer, escrow.functions.authorize(ocean, accounts[8].address, 500 * 10**18, 7200, 100))
+
+        def priced_start_body() -> dict:
+            request = {"datasets": [{"documentId": asset.did, "serviceId": "1"}], "algorithm": algorithm,
+                       "environment": "bench-priced", "consumerAddress": consumer.address, "maxJobDuration": 60,
+                       "payment": {"chainId": 8996, "token": ocean}}
+            init = client.post("/api/services/initializeCompute", json=request).get_json()
+            tx = start_order(w3, consumer, asset.datatoken_address, 0, init["datasets"][0]["providerFee"],
+                             consumer=accounts[8].address)
+            nonce[0] += 1
+            request["datasets"][0]["transferTxId"] = tx
+            return request | {"nonce": str(nonce[0]),
+                              "signature": sign_message(consumer_key, f"{consumer.address}{nonce[0]}startCompute")}
+
+        classic_requests, through, batch = timed(ordered_start_body, "/api/services/compute")
+        priced_requests, priced_through, priced_batch = timed(priced_start_body, "/api/services/compute",
+                                                              settled=True)
         services.engine.shutdown()
     direct = direct_runs(base, args.runs)
     origin.stop()
@@ -139,10 +184,21 @@ def main() -> None:
     print(f"  start request -> status 70 through the provider     {t * 1000:7.0f} ms   ({t / d:.1f}x direct;"
           f" provider overhead {1000 * (t - d):.0f} ms)")
     print(f"  {args.queued} jobs queued on 2 slots: {batch:.1f} s, {args.queued / batch * 60:.0f} jobs/minute")
+    cr, pr, pt = statistics.median(classic_requests), statistics.median(priced_requests), statistics.median(priced_through)
+    print("resource-priced (ocean.js 8, escrow lock at start, claim before 70) against classic, same run")
+    print(f"  start request            classic {cr * 1000:6.0f} ms   escrow {pr * 1000:6.0f} ms   ({pr / cr:.2f}x)")
+    print(f"  start -> 70 (settled)    classic {t * 1000:6.0f} ms   escrow {pt * 1000:6.0f} ms   ({pt / t:.2f}x;"
+          f" +{1000 * (pt - t):.0f} ms per job)")
+    print(f"  {args.queued} queued on 2 slots    classic {args.queued / batch * 60:4.0f} jobs/min   escrow "
+          f"{args.queued / priced_batch * 60:4.0f} jobs/min ({batch / priced_batch:.2f}x)")
     row("trivial algorithm directly in the sandbox (baseline)", job_s=round(d, 3))
     row("compute start -> status 70 through the provider", job_s=round(t, 3), ratio=round(t / d, 1))
     row(f"{args.queued} queued jobs on 2 slots", job_s=round(batch / args.queued, 3),
         note=f"{args.queued / batch * 60:.0f} jobs/minute")
+    row("escrow-paid start -> 70 (lock + claim)", job_s=round(pt, 3), ratio=round(pt / t, 2),
+        note="ratio against the classic path")
+    row(f"{args.queued} queued escrow-paid jobs on 2 slots", job_s=round(priced_batch / args.queued, 3),
+        note=f"{args.queued / priced_batch * 60:.0f} jobs/minute")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,9 @@ class JobEngine(TickingEngine):
     def _finish(self, job_id: str, status: int, **changes) -> None:
         self.store.update(job_id, status=status, phase_deadline=None, runner=None, **changes)
         self._cleanup(job_id)
+        if self.settlement is not None:  # settle it on the next tick, which comes at once
+            self.settlement.due()
+            self._wake.set()
 
     def _expiry_of(self, env_id: str) -> int:
         env = self.environment(env_id)

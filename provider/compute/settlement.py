@@ -94,6 +94,10 @@ class Settlement:
         self.interval = interval
         self._last = 0.0
 
+    def due(self) -> None:
+        """A job just ended here: the next pass runs without waiting for the interval."""
+        self._last = 0.0
+
     def settled(self, job: Job) -> bool:
         return not is_node_job(job) or bool(job.spec.get("settled"))
 
