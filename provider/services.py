@@ -147,7 +147,8 @@ def build_services(settings: Settings) -> ProviderServices:
         compute = ComputeService(settings, access, authenticator, jobs, engine)
         outbox = TransactionOutbox(db, settings.receipt_timeout)
         priced = PricedComputeService(compute, outbox, free_requires_order=settings.compute.free_requires_order)
-        engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths)
+        engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths, fetcher=fetcher,
+                                       upload_deadline=settings.compute.publish_timeout)
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,

@@ -325,6 +325,22 @@ class SafeFetcher:
             watch.release()
             raise
 
+    def upload(self, method: str, url: str, headers: dict[str, str], body, length: int,
+               deadline: float) -> int:
+        """Send a file (`body`, a binary file object of `length` bytes) to `url` with the same
+        address checks as every fetch, and answer the HTTP status. No redirect is followed: the
+        body cannot be sent twice, and a redirect could point anywhere."""
+        watch = _Watch(time.monotonic() + deadline)
+        try:
+            response = self._open_one(method.upper(), url, {**headers, "Content-Length": str(length)}, body, watch)
+            try:
+                return response.status
+            finally:
+                response.close()
+                response.release_conn()
+        finally:
+            watch.release()
+
     def _open(self, request: UpstreamRequest, watch: _Watch) -> UpstreamResponse:
         method, url, body = request.method.upper(), request.url, request.body
         headers = dict(request.headers)

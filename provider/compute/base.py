@@ -23,7 +23,7 @@ from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
 from provider.compute.pipeline import JobPaths
 from provider.compute.scheduling import (
-    GIB, STOPPED_BEFORE_START, admit, expired_in_queue, held_resources, stopped_while_queued,
+    GIB, STOPPED_BEFORE_START, admit, assign_gpus, expired_in_queue, held_resources, stopped_while_queued,
 )
 from provider.config import ComputeSettings
 from provider.metrics import ENGINE_ERRORS
@@ -108,6 +108,11 @@ class JobEngine(TickingEngine):
             if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
                                  date_started=now, phase_deadline=now + self.settings.provision_timeout):
                 started = self.store.get(job.job_id)
+                env = self.environment(started.environment)
+                devices = assign_gpus(started, env, active) if env else []
+                if devices:  # which GPUs it holds, so no other job is given them
+                    started.spec = dict(started.spec, devices=devices)
+                    self.store.update(job.job_id, spec=started.spec)
                 active.append(started)
                 self._started(started)
         self._advance(active, now)

@@ -236,6 +236,7 @@ class LocalSandboxEngine(JobEngine):
                 wall_seconds=float(job.max_duration), output_bytes=self.disk_bytes(job),
             ),
             uid=self.uid, gid=self.gid,
+            devices=tuple(spec.get("devices") or ()) + (env.gpu_shared_devices if spec.get("devices") else ()),
         )
         stopped = lambda: bool(getattr(self.store.get(job.job_id), "stop_requested", 1))  # noqa: E731
         return run_sandboxed(sandbox, job.job_id, paths.provider_logs / "algorithm.log", stopped)

@@ -22,6 +22,7 @@ import fnmatch
 import json
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,6 +74,8 @@ class Environment:
     access: tuple[str, ...] = ()              # addresses allowed to run paid jobs (lower case); empty: anyone
     free_tier: FreeTier | None = None
     max_queue_wait: int = 3600                # longest queueMaxWaitTime a job may ask for (seconds)
+    gpu_devices: tuple[str, ...] = ()         # one device file per unit of `gpu` (local engine)
+    gpu_shared_devices: tuple[str, ...] = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
 
     @property
     def free(self) -> bool:
@@ -229,6 +232,13 @@ def _resources(value: str) -> tuple[Resource, ...]:
     return tuple(resources)
 
 
+def _devices(value: str) -> tuple[str, ...]:
+    devices = tuple(d.strip() for d in value.split(",") if d.strip())
+    if not all(re.fullmatch(r"/dev/[A-Za-z0-9_./-]+", d) and ".." not in d for d in devices):
+        raise ValueError("gpu devices are /dev paths")
+    return devices
+
+
 def _addresses(value: str) -> tuple[str, ...]:
     listed = json.loads(value or "[]")
     if not isinstance(listed, list) or not all(isinstance(a, str) and len(a) == 42 for a in listed):
@@ -284,7 +294,12 @@ def load_environments(parser: configparser.ConfigParser) -> tuple[Environment, .
                 access=_addresses(get.get("access", "")),
                 free_tier=_free_tier(get, price_per_minute, max_job_duration, max_jobs),
                 max_queue_wait=get.getint("max_queue_wait", 3600),
+                gpu_devices=_devices(get.get("gpu_devices", "")),
+                **({"gpu_shared_devices": _devices(get["gpu_shared_devices"])} if "gpu_shared_devices" in get else {}),
             ))
+            gpu = next((r for r in environments[-1].offered_resources if r.id == "gpu"), None)
+            if gpu is not None and environments[-1].gpu_devices and gpu.total > len(environments[-1].gpu_devices):
+                raise ValueError("gpu total is more than the gpu_devices listed")
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise ConfigurationError(f"invalid compute environment [{section}]: {exc}") from None
     return tuple(environments)

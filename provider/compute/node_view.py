@@ -103,8 +103,9 @@ def node_results(job: Any) -> list[dict[str, Any]]:
     by_type: dict[str, dict] = {}
     for entry in job.results or []:
         by_type.setdefault(entry["type"], entry)
-    ordered = [by_type.get("configurationLog"), by_type.get("algorithmLog"), job.spec.get("archive"),
-               by_type.get("publishLog")]
+    sent = (job.spec.get("outputUpload") or {}).get("status") == "uploaded"  # delivered elsewhere
+    ordered = [by_type.get("configurationLog"), by_type.get("algorithmLog"),
+               None if sent else job.spec.get("archive"), by_type.get("publishLog")]
     return [dict(entry, index=index) for index, entry in enumerate(e for e in ordered if e)]
 
 

@@ -39,6 +39,8 @@ from provider.compute import status as st
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job
 from provider.compute.node_view import NODE_DIALECT, environment_view, job_view
+from provider.compute.remote_output import parse_output_target
+from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.compute.pricing import (
     Grant, cost, grant, lock_id, lock_refusal, min_lock_seconds, plain_number,
 )
@@ -69,6 +71,7 @@ class PricedRequest:
     additional_viewers: tuple[str, ...]
     nonce: Any
     signature: str | None
+    output: str | None = None           # ECIES hex to nodePublicKey: where to send the results
 
     @classmethod
     def parse(cls, body: dict[str, Any], *, paid: bool) -> "PricedRequest":
@@ -104,7 +107,12 @@ class PricedRequest:
             raise InvalidRequest(f"additionalViewers must be a list of at most {MAX_VIEWERS} addresses")
         checked_viewers = tuple(to_checksum_address(address_field({"additionalViewers": v}, "additionalViewers"))
                                 for v in viewers)
+        output = body.get("output")
+        if output is not None and output != "" and (not isinstance(output, str) or len(output) > 16384 or any(
+                c not in "0123456789abcdefABCDEF" for c in output.removeprefix("0x"))):
+            raise InvalidRequest("output must be the hex of an ECIES ciphertext to nodePublicKey")
         return cls(
+            output=output.removeprefix("0x") if output else None,
             consumer=to_checksum_address(address), address_as_sent=str(body["consumerAddress"]),
             environment=str(body["environment"]), datasets=datasets, algorithm=body["algorithm"],
             chain_id=chain_id, token=token, resources=resources,
@@ -300,6 +308,7 @@ class PricedComputeService:
         if request.queue_max_wait > env.max_queue_wait:
             raise InvalidRequest(f"queueMaxWaitTime may be at most {env.max_queue_wait} seconds here")
         amount = cost(env.price_on(token), granted, duration, env.min_job_duration, chain.token_decimals(token))
+        self._output_target(request)  # a bad target is refused before the lock
         job_id = new_job_id()
         expiry = min_lock_seconds(duration, request.queue_max_wait)
         payment: dict[str, Any] = {"chainId": chain.chain_id, "token": to_checksum_address(token), "amount": str(amount),
@@ -340,6 +349,18 @@ class PricedComputeService:
                         prices={}, payment=None)
         return [job_view(job, full=True)]
 
+    def _output_target(self, request: PricedRequest) -> str | None:
+        """The encrypted output target, checked now (it must decrypt and name a url storage) and
+        kept encrypted with the job."""
+        if not request.output:
+            return None
+        chain = next(iter(self.compute.access.chains), None)
+        try:
+            parse_output_target(decrypt(chain.settings.private_key, bytes.fromhex(request.output)))
+        except DecryptionFailed:
+            raise InvalidRequest("output does not decrypt with this provider's nodePublicKey") from None
+        return request.output
+
     def _job(self, job_id: str, request: PricedRequest, env: Environment, algorithm: AlgorithmInfo,
              inputs: list[InputInfo], granted: Grant, duration: int, orders: list, *, free: bool,
              prices: dict[str, str], payment: dict | None) -> Job:
@@ -352,7 +373,7 @@ class PricedComputeService:
             jobIdHash=hashlib.sha256(job_id.encode()).hexdigest(),
             agreementId=orders[0].agreement_tx if orders else None,
             metadata=request.metadata, additionalViewers=list(request.additional_viewers),
-            queueMaxWaitTime=request.queue_max_wait, payment=payment)
+            queueMaxWaitTime=request.queue_max_wait, payment=payment, output=self._output_target(request))
         if payment is not None:
             job.chain_id = payment["chainId"]
         self.jobs.create(job)

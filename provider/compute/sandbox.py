@@ -71,6 +71,7 @@ class SandboxSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
     seccomp_fd: int | None = None       # an open file with the compiled filter (`compute.seccomp`)
     writable_root: Path | None = None   # where the writable folders are bound from (a quota volume)
+    devices: tuple[str, ...] = ()       # host device files bound in (the GPUs the job was granted)
 
 
 def build_bwrap_args(spec: SandboxSpec) -> list[str]:
@@ -98,6 +99,8 @@ def build_bwrap_args(spec: SandboxSpec) -> list[str]:
                  "--ro-bind", str(data.parent / "hosts"), "/etc/hosts", "--ro-bind-try", "/etc/ssl", "/etc/ssl"]
     for name, target in sorted(spec.commands.items()):
         args += ["--symlink", target, f"/opt/runtime/bin/{name}"]
+    for device in spec.devices:  # only these: the rest of the host's /dev stays out
+        args += ["--dev-bind-try", device, device]
     env = {
         "PATH": "/opt/runtime/bin:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",

@@ -94,6 +94,19 @@ def admit(queued: Iterable[Any], active: Iterable[Any], environments: Iterable[A
     return started
 
 
+def assign_gpus(job: Any, env: Any, active: Iterable[Any]) -> list[str]:
+    """The device files of the GPUs a starting job gets: as many as its `gpu` grant, none of
+    them held by another job of the environment. Empty when it holds no GPU or the environment
+    names no devices (on Kubernetes the device plugin picks them)."""
+    count = int(held_resources(job, env).get("gpu", 0))
+    if count <= 0 or not env.gpu_devices:
+        return []
+    taken = {device for other in active if other.environment == env.id and other.job_id != job.job_id
+             for device in (other.spec or {}).get("devices") or []}
+    free = [device for device in env.gpu_devices if device not in taken]
+    return free[:count] if len(free) >= count else []
+
+
 def expired_in_queue(queued: Iterable[Any], now: float) -> list[Any]:
     """Queued jobs that waited longer than the queueMaxWaitTime they asked for (0: no limit)."""
     return [job for job in queued

@@ -32,6 +32,8 @@ from provider.compute.jobs import Job, JobStore
 from provider.compute.node_view import OUTPUTS_ARCHIVE, is_node_job
 from provider.compute.pipeline import JobPaths
 from provider.compute.pricing import Grant, Price, claim_seconds, cost
+from provider.compute.remote_output import parse_output_target, send_archive
+from provider.crypto.ecies import decrypt
 from provider.config import ComputeSettings
 from provider.errors import ProviderError
 
@@ -85,7 +87,10 @@ def archive_outputs(paths: JobPaths, results: list[dict]) -> dict | None:
 
 class Settlement:
     def __init__(self, settings: ComputeSettings, store: JobStore, chains: Chains, outbox: TransactionOutbox,
-                 paths_of: Callable[[str], JobPaths], interval: float = 1.0):
+                 paths_of: Callable[[str], JobPaths], interval: float = 1.0, fetcher=None,
+                 upload_deadline: float = 300.0):
+        self.fetcher = fetcher              # SafeFetcher, for results pushed to the consumer's storage
+        self.upload_deadline = upload_deadline
         self.settings = settings
         self.store = store
         self.chains = chains
@@ -120,6 +125,13 @@ class Settlement:
             paths = self.paths_of(job.job_id)
             spec["archive"] = archive_outputs(paths, job.results or []) if paths.root.exists() else None
             self.store.update(job.job_id, spec=spec)
+        if spec.get("output") and "outputUpload" not in spec:
+            spec["outputUpload"] = self._upload(job, spec)
+            changes = {}
+            if spec["outputUpload"]["status"] != "uploaded" and job.status == st.FINISHED:
+                changes = {"status": st.PUBLISH_FAILED,
+                           "error": f"results could not be sent to the remote storage: {spec['outputUpload']['reason']}"}
+            self.store.update(job.job_id, spec=spec, **changes)
         payment = spec.get("payment")
         if payment and not (payment.get("claimTx") or payment.get("cancelTx")):
             if not self._pay(job, spec, payment):
@@ -146,6 +158,22 @@ class Settlement:
                 log.warning("escrow lock of job %s released: the job was never recorded", job_id)
             except (ProviderError, OSError) as exc:
                 log.warning("escrow lock of job %s not released yet: %s", job_id, getattr(exc, "user_message", exc))
+
+    def _upload(self, job: Job, spec: dict) -> dict:
+        """Send outputs.tar where the consumer asked (the target decrypted only now)."""
+        archive = spec.get("archive")
+        if not archive:
+            return {"status": "uploaded", "reason": "no output to send"}
+        chain = next(iter(self.chains), None)
+        try:
+            target = parse_output_target(decrypt(chain.settings.private_key, bytes.fromhex(spec["output"])))
+            code = send_archive(self.fetcher, target, self.paths_of(job.job_id).root / archive["path"],
+                                self.upload_deadline)
+        except (ProviderError, OSError) as exc:
+            return {"status": "failed", "reason": str(getattr(exc, "user_message", "")) or type(exc).__name__}
+        if 200 <= code < 300:
+            return {"status": "uploaded", "httpStatus": code}
+        return {"status": "failed", "httpStatus": code, "reason": f"the storage answered HTTP {code}"}
 
     def _pay(self, job: Job, spec: dict, payment: dict) -> bool:
         """Claim what is due, 0 included (the contract then releases the whole lock at once); a

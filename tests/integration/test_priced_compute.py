@@ -292,3 +292,85 @@ def test_a_job_that_expires_in_the_queue_pays_nothing(node_lab):
         lab.wait_node(reply[0]["jobId"])
     assert escrow.locks(lab.token, lab.consumer.address) == []
     assert escrow.funds(lab.consumer.address, lab.token)[0] >= available - 2 * 2 * TOKENS
+
+
+class Storage:
+    """The consumer's own storage: takes PUTs and keeps what it was sent."""
+
+    def __init__(self, status: int = 201):
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_PUT(self):
+                received.append((self.path, dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def encrypted_output(lab, target: dict) -> str:
+    from provider.crypto.ecies import encrypt
+    node_key = lab.client.get("/").get_json()["nodePublicKey"]
+    return encrypt(node_key, json.dumps(target).encode()).hex()
+
+
+def test_results_sent_to_the_consumers_storage_never_rest_in_clear(node_lab):
+    lab = node_lab
+    dataset, algo = assets_of(lab)
+    init = lab.initialize([refs(dataset)], refs(algo)).get_json()
+    dataset_tx, algo_tx = lab.order(dataset, init["datasets"][0]), lab.order(algo, init["algorithm"])
+    storage = Storage()
+    try:
+        target = {"remoteStorage": {"type": "url", "url": storage.url + "/bucket/result.tar", "method": "PUT",
+                                    "headers": {"X-Upload-Key": "s3cr3t"}}}
+        free = dict(path="/api/services/freeCompute", command="freeStartCompute")
+        for bad in ("zz", encrypted_output(lab, {"remoteStorage": {"type": "ipfs"}}), "00" * 80):
+            refused = lab.start([refs(dataset, dataset_tx)], refs(algo, algo_tx), output=bad, **free)
+            assert refused.status_code == 400, refused.get_json()
+        reply = lab.start([refs(dataset, dataset_tx)], refs(algo, algo_tx), output=encrypted_output(lab, target),
+                          **free)
+        assert reply.status_code == 200, reply.get_json()
+        job_id = reply.get_json()[0]["jobId"]
+        record = lab.app.extensions["provider"].compute.jobs.get(job_id)
+        assert "s3cr3t" not in json.dumps(record.spec) and storage.url not in json.dumps(record.spec)
+        final = lab.wait_node(job_id)
+        assert final["status"] == 70, lab.token_status(job_id)
+        [(path, headers, body)] = storage.received
+        assert path == "/bucket/result.tar" and headers["X-Upload-Key"] == "s3cr3t"
+        assert json.loads(outputs_of(body)["outputs/result.json"])["sum_y"] == 14
+        # delivered there, so not offered here (as Ocean Node does)
+        assert "outputs.tar" not in [r["filename"] for r in lab.token_status(job_id)[0]["results"]]
+    finally:
+        storage.stop()
+
+
+def test_a_storage_that_refuses_the_results_fails_the_job_and_keeps_them(node_lab):
+    lab = node_lab
+    dataset, algo = assets_of(lab)
+    init = lab.initialize([refs(dataset)], refs(algo)).get_json()
+    dataset_tx, algo_tx = lab.order(dataset, init["datasets"][0]), lab.order(algo, init["algorithm"])
+    storage = Storage(status=403)
+    try:
+        target = {"remoteStorage": {"type": "url", "url": storage.url + "/x", "method": "PUT"}}
+        reply = lab.start([refs(dataset, dataset_tx)], refs(algo, algo_tx), output=encrypted_output(lab, target),
+                          path="/api/services/freeCompute", command="freeStartCompute")
+        job_id = reply.get_json()[0]["jobId"]
+        final = lab.wait_node(job_id)
+        full = lab.token_status(job_id)[0]
+        assert final["status"] == st.PUBLISH_FAILED and "HTTP 403" in full["error"]
+        assert "outputs.tar" in [r["filename"] for r in full["results"]]  # not lost: still served here
+    finally:
+        storage.stop()

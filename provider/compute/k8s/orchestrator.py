@@ -232,6 +232,7 @@ class KubernetesJobEngine(JobEngine):
     def _resources(self, job: Job, env: Environment) -> JobResources:
         held = held_resources(job, env)
         return JobResources(cpu=float(held["cpu"]), memory_bytes=int(held["ram"] * GIB), disk_bytes=self.disk_bytes(job),
+                            gpus=int(held.get("gpu", 0)),
                             max_duration=int(job.max_duration), network=bool(job.spec.get("network")) and env.allow_network)
 
     def _create_phase(self, job: Job, phase: str, **kwargs) -> None:

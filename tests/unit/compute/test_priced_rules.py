@@ -10,7 +10,7 @@ from provider.compute import status as st
 from provider.compute.environments import load_environments
 from provider.compute.node_view import environment_view, job_view, node_results, node_status
 from provider.compute.priced import PricedRequest, job_duration
-from provider.compute.scheduling import admit, expired_in_queue, held_resources
+from provider.compute.scheduling import admit, assign_gpus, expired_in_queue, held_resources
 from provider.compute.settlement import amount_due, billable_seconds
 from provider.errors import ConfigurationError, InvalidRequest
 
@@ -177,3 +177,49 @@ def test_durations_and_requests():
         with pytest.raises(InvalidRequest):
             PricedRequest.parse(body | change, paid=True)
     assert PricedRequest.parse(body | {"algorithm": {"x": 1}}, paid=True).chain_id == 8996
+
+
+GPU_ENV = """
+[compute.env.gpus]
+max_jobs = 3
+resources = gpu:total=2,min=0,max=2; cpu:total=4,min=1,max=2; ram:total=8,min=1,max=4; disk:total=4,min=1,max=1
+prices = gpu=5
+gpu_devices = /dev/nvidia0, /dev/nvidia1
+"""
+
+
+def test_gpus_are_a_resource_and_each_device_goes_to_one_job():
+    env = environments(GPU_ENV)["gpus"]
+    one = job(env="gpus", spec={"resources": {"gpu": 1, "cpu": 1, "ram": 1, "disk": 1}})
+    running = job(env="gpus", status=st.RUNNING, spec={"resources": {"gpu": 1, "cpu": 1, "ram": 1, "disk": 1},
+                                                        "devices": ["/dev/nvidia0"]}, job_id="other")
+    assert assign_gpus(one, env, []) == ["/dev/nvidia0"]
+    assert assign_gpus(one, env, [running]) == ["/dev/nvidia1"]
+    two = job(env="gpus", spec={"resources": {"gpu": 2, "cpu": 1, "ram": 1, "disk": 1}})
+    assert admit([two], [running], [env]) == []  # one GPU left: it waits
+    assert assign_gpus(job(env="gpus", spec={"resources": {"cpu": 1}}), env, []) == []
+    with pytest.raises(ConfigurationError):  # more GPUs declared than devices named
+        environments(GPU_ENV.replace("gpu:total=2", "gpu:total=3"))
+    with pytest.raises(ConfigurationError):
+        environments(GPU_ENV.replace("/dev/nvidia1", "/etc/shadow"))
+
+
+def test_the_sandbox_binds_exactly_the_granted_gpus_and_kubernetes_requests_them():
+    from pathlib import Path
+
+    from provider.compute.k8s.manifests import JobResources, build_algorithm_job
+    from provider.compute.sandbox import Limits, SandboxSpec, build_bwrap_args
+    from provider.config import ClusterSettings
+
+    spec = SandboxSpec(Path("/jobs/x/data"), "python3 a", {}, {}, False, Limits(1, 1, 1, 1, 1),
+                       devices=("/dev/nvidia1", "/dev/nvidiactl"))
+    args = build_bwrap_args(spec)
+    binds = [args[i + 1] for i, a in enumerate(args) if a == "--dev-bind-try"]
+    assert binds == ["/dev/nvidia1", "/dev/nvidiactl"]
+    assert args.index("--dev") < args.index("--dev-bind-try") < args.index("--remount-ro")
+    assert "--dev-bind-try" not in build_bwrap_args(SandboxSpec(Path("/j"), "x", {}, {}, False, Limits(1, 1, 1, 1, 1)))
+    manifest = build_algorithm_job("job", {"image": "python", "tag": "3", "checksum": "sha256:" + "0" * 64}, "x", {},
+                                   JobResources(cpu=1, memory_bytes=2 ** 30, disk_bytes=2 ** 30, gpus=2),
+                                   ClusterSettings())
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2" == container["resources"]["requests"]["nvidia.com/gpu"]
