@@ -342,3 +342,71 @@ def test_an_expired_watch_version_is_answered_with_a_new_list(emulator):
     relists = events.count("RELIST")
     assert relists >= 3  # listed, watched, got 410, listed again ...
     assert relists <= 15  # ... with a pause in between
+
+
+def test_a_resource_priced_job_on_the_cluster_is_settled_like_on_the_host(rig, dev_chain):
+    """ocean.js 8's job on the Kubernetes engine: the same settlement as the local engine's
+    (outputs.tar from the published outputs, the escrow lock claimed for the algorithm's run as
+    the pod's container status times it)."""
+    from provider.chain.contracts import abi
+    from provider.chain.escrow import Escrow
+    from provider.chain.outbox import TransactionOutbox
+    from provider.chain.tx import send_transaction
+    from provider.compute.node_view import job_view
+    from provider.compute.pricing import lock_id
+    from provider.compute.settlement import Settlement
+
+    engine, cluster, store, app = rig["engine"], rig["cluster"], rig["store"], rig["app"]
+    services = app.extensions["provider"]
+    outbox = TransactionOutbox(services.db)
+    engine.settlement = Settlement(services.settings.compute, store, services.chains, outbox, engine.paths)
+    chain = services.chains.get(8996)
+    payer = dev_chain.accounts[3]
+    contracts = json.loads(dev_chain.address_file.read_text())["development"]
+    w3, ocean = dev_chain.w3, contracts["Ocean"]
+    send_transaction(w3, payer, w3.eth.contract(address=ocean, abi=abi("OceanToken")).functions.approve(
+        contracts["Escrow"], 10 ** 19))
+    escrow_contract = w3.eth.contract(address=contracts["Escrow"], abi=abi("Escrow"))
+    send_transaction(w3, payer, escrow_contract.functions.deposit(ocean, 10 ** 19))
+    send_transaction(w3, payer, escrow_contract.functions.authorize(ocean, chain.provider_address, 10 ** 19, 7200, 10))
+    escrow = Escrow(chain, outbox)
+    job_id = uuid.uuid4().hex * 2
+    amount = 3 * 10 ** 18
+    lock_tx = escrow.create_lock(lock_id(job_id), ocean, payer.address, amount, 3700, purpose=f"lock:{job_id}")
+    available, locked = escrow.funds(payer.address, ocean)
+
+    job = Job(job_id=job_id, owner=payer.address, did="did:op:abc", algo_did="raw", agreement_id=f"node:{job_id}",
+              environment="test-free", chain_id=8996, status=st.QUEUED, date_created=time.time(), date_started=None,
+              date_finished=None, phase_deadline=None, max_duration=120, stop_requested=0, runner=None,
+              spec={"inputs": [{"documentId": "did:op:abc", "serviceId": "1"}], "algorithm": {"meta": {"rawcode": "x"}},
+                    "container": {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11",
+                                  "checksum": "sha256:" + "ab" * 32}, "runtime": {}, "network": False,
+                    "dialect": "node", "free": False, "resources": {"cpu": 1, "ram": 0.25, "disk": 0.01},
+                    "prices": {"cpu": "1"}, "payment": {"chainId": 8996, "token": ocean, "amount": str(amount),
+                                                        "lockId": str(lock_id(job_id)), "expiry": 3700,
+                                                        "lockTx": lock_tx, "claimTx": None, "cancelTx": None,
+                                                        "cost": "0"}},
+              results=None, termination=None, error=None)
+    store.create(job)
+    tick_until(engine, lambda: cluster.job(job_id, "fetch") is not None)
+    assert pod_fetch(rig["url"], job_id, rig["volume"], cluster.token(job_id, "fetch")) == 0
+    cluster.complete(job_id, "fetch")
+    tick_until(engine, lambda: store.get(job_id).status == st.RUNNING)
+    (rig["volume"] / "outputs" / "result.txt").write_text("42")
+    pod_name = object_name(job_id, "algorithm") + "-x1"
+    cluster.algorithm_pod(job_id)
+    cluster.api.core.patch_namespaced_pod_status(pod_name, cluster.ns, {"status": {"containerStatuses": [{
+        "name": "algorithm", "ready": False, "restartCount": 0, "image": "i", "imageID": "",
+        "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-12-02T10:00:00Z",
+                                 "finishedAt": "2026-12-02T10:01:30Z"}}}]}})
+    cluster.complete(job_id, "algorithm")
+    tick_until(engine, lambda: store.get(job_id).status == st.PUBLISHING)
+    assert pod_publish(rig["url"], job_id, rig["volume"], cluster.token(job_id, "publish")) == 0
+    cluster.complete(job_id, "publish")
+    tick_until(engine, lambda: store.get(job_id).spec.get("settled"), timeout=20)
+    view = job_view(store.get(job_id), full=True)
+    assert view["status"] == 70 and "outputs.tar" in [r["filename"] for r in view["results"]]
+    assert view["algoDuration"] == 90.0
+    # 90 s of 1 cpu at 1 per minute: two minutes billed
+    assert view["payment"]["cost"] == str(2 * 10 ** 18) and view["payment"]["claimTx"].startswith("0x")
+    assert escrow.funds(payer.address, ocean) == (available + amount - 2 * 10 ** 18, locked - amount)
