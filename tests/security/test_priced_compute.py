@@ -260,3 +260,36 @@ def test_the_outbox_never_sends_one_purpose_twice(node_lab, priced_app):
         lock_id(job), lab.token, lab.consumer.address, TOKENS, 3700, purpose=f"lock:{job}")
     assert again == first and chain.w3.eth.get_transaction_count(chain.provider_address) == count
     escrow.claim(lock_id(job), lab.token, lab.consumer.address, 0, b"{}", purpose=f"claim:{job}")
+
+
+def test_concurrent_provider_transactions_never_share_a_nonce(node_lab, priced_app):
+    """Locks for several jobs sent at once from the provider's one key (request workers and the
+    engine do this): every one is mined, each with its own nonce."""
+    import threading
+
+    lab = node_lab
+    services = priced_app.extensions["provider"]
+    lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
+    chain = services.chains.get(8996)
+    jobs = [f"{i:x}" * 8 + str(time.time_ns()) for i in range(6)]
+    outboxes = [type(services.engine.settlement.outbox)(services.db) for _ in jobs]  # as separate processes
+    results, errors = {}, []
+
+    def lock(job, outbox):
+        try:
+            results[job] = Escrow(chain, outbox).create_lock(lock_id(job), lab.token, lab.consumer.address,
+                                                             TOKENS // 10, 3700, purpose=f"lock:{job}")
+        except Exception as exc:  # noqa: BLE001 (the assertion below shows it)
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=lock, args=pair) for pair in zip(jobs, outboxes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and len(set(results.values())) == len(jobs)
+    nonces = {chain.w3.eth.get_transaction(tx)["nonce"] for tx in results.values()}
+    assert len(nonces) == len(jobs)
+    escrow = Escrow(chain, outboxes[0])
+    for job in jobs:
+        escrow.claim(lock_id(job), lab.token, lab.consumer.address, 0, b"{}", purpose=f"claim:{job}")
