@@ -38,21 +38,7 @@ TEXTS = {
 # Ocean Node's texts for the same numbers (ocean-node.md §5), shown to ocean.js 8 for jobs it
 # started; 71 is what a finished resource-priced job shows until its payment is settled.
 SETTLING = 71
-NODE_TEXTS = {
-    QUEUED: "Job queued",
-    EXPIRED_IN_QUEUE: "Job expired in queue",
-    CONFIGURING: "Configuring volumes",
-    PROVISIONED: "Provisioning data",
-    DATA_PROVISIONING_FAILED: "Data provisioning failed",
-    ALGORITHM_PROVISIONING_FAILED: "Algorithm provisioning failed",
-    RUNNING: "Running algorithm ",
-    RUN_FAILED: "Failed to run algorithm",
-    DISK_QUOTA_EXCEEDED: "Error: disk quota exceeded",
-    PUBLISHING: "Publishing results",
-    PUBLISH_FAILED: "Failed to upload results to storage",
-    FINISHED: "Job finished",
-    SETTLING: "Job settling",
-}
+NODE_TEXTS = {**TEXTS, QUEUED: "Job queued", PROVISIONED: "Provisioning data", SETTLING: "Job settling"}
 
 TERMINAL = {EXPIRED_IN_QUEUE, DATA_PROVISIONING_FAILED, ALGORITHM_PROVISIONING_FAILED, RUN_FAILED, DISK_QUOTA_EXCEEDED,
             PUBLISH_FAILED, FINISHED}
