@@ -25,6 +25,7 @@ from provider.compute.interfaces import ComputeEngine
 from provider.compute.pipeline import Provisioner
 from provider.compute.priced import PricedComputeService
 from provider.compute.service import ComputeService
+from provider.compute.receipts import ReceiptStore
 from provider.compute.settlement import Settlement
 from provider.chain.outbox import TransactionOutbox
 from provider.config import Settings
@@ -148,7 +149,8 @@ def build_services(settings: Settings) -> ProviderServices:
         outbox = TransactionOutbox(db, settings.receipt_timeout)
         priced = PricedComputeService(compute, outbox, free_requires_order=settings.compute.free_requires_order)
         engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths, fetcher=fetcher,
-                                       upload_deadline=settings.compute.publish_timeout)
+                                       upload_deadline=settings.compute.publish_timeout,
+                                       receipts=ReceiptStore(db))
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,

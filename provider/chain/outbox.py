@@ -87,6 +87,10 @@ class TransactionOutbox:
             raise TransactionRejected(f"the contract refused: {exc.message or 'reverted'}") from None
         except (Web3Exception, ValueError) as exc:
             raise TransactionRejected(f"the transaction could not be built: {type(exc).__name__}") from None
+        # The estimate is made against the chain as it is now; transactions of other jobs sent
+        # meanwhile can make this one cost more (the Escrow contract walks a payer's locks), and
+        # unused gas is not paid for: a margin keeps a queued lock from running out of gas.
+        tx["gas"] = int(tx.get("gas", 200_000) * 3 // 2) + 50_000
         with self.db.write() as conn:
             on_chain = int(chain.call(chain.w3.eth.get_transaction_count, account.address, "pending"))
             last = conn.execute("SELECT MAX(nonce) FROM provider_tx WHERE chain_id = ? AND sender = ? AND state = 'sent'",

@@ -105,7 +105,7 @@ def node_results(job: Any) -> list[dict[str, Any]]:
         by_type.setdefault(entry["type"], entry)
     sent = (job.spec.get("outputUpload") or {}).get("status") == "uploaded"  # delivered elsewhere
     ordered = [by_type.get("configurationLog"), by_type.get("algorithmLog"),
-               None if sent else job.spec.get("archive"), by_type.get("publishLog")]
+               None if sent else job.spec.get("archive"), by_type.get("publishLog"), by_type.get("receipt")]
     return [dict(entry, index=index) for index, entry in enumerate(e for e in ordered if e)]
 
 

@@ -27,6 +27,9 @@ from provider.compute.scheduling import Cancelled, FailedPhase, PhaseFailed
 from provider.errors import FileUnavailable, ProviderError
 
 
+PROVISIONED = "provisioned.json"  # what the job was given, hashed (for its receipt); not a result
+
+
 @dataclass(frozen=True)
 class JobPaths:
     root: Path
@@ -110,6 +113,7 @@ class Provisioner:
     def provision(self, spec: dict[str, Any], paths: JobPaths, disk_bytes: int, check: Callable[[], None]) -> None:
         """Write inputs, DDOs, algorithm and custom data; raises PhaseFailed with a code hint."""
         budget = [disk_bytes]
+        provisioned: dict[str, Any] = {"inputs": [], "algorithm": []}  # sha256 of every byte given to the job
         for item in spec["inputs"]:
             did = item["documentId"]
             try:
@@ -119,9 +123,12 @@ class Provisioner:
                 folder = paths.data / "inputs" / contract.did_folder(did)
                 folder.mkdir(exist_ok=True)
                 userdata = parse_userdata(item.get("userdata"))
+                hashes = []
                 for index, obj in enumerate(files):
-                    self._write_file(validate_file_object(obj), userdata, folder / str(index), budget, check)
+                    hashes.append(self._write_file(validate_file_object(obj), userdata, folder / str(index), budget,
+                                                   check))
                     paths.log("configuration.log", f"dataset {did} file {index}: fetched")
+                provisioned["inputs"].append({"did": did, "serviceId": str(item["serviceId"]), "sha256": hashes})
                 (paths.data / "ddos" / contract.did_folder(did)).write_text(json.dumps(asset.ddo))
             except Cancelled:
                 raise
@@ -147,14 +154,17 @@ class Provisioner:
                 if pinned and pinned.get("sha256") and digest != pinned["sha256"][0]:
                     target.unlink(missing_ok=True)
                     raise PhaseFailed("the algorithm's file is not the one checked when the job started; nothing ran")
+                provisioned["algorithm"].append(digest)
                 (paths.data / "ddos" / contract.did_folder(algorithm["documentId"])).write_text(json.dumps(asset.ddo))
             else:
                 meta = algorithm["meta"]
                 if meta.get("rawcode"):
                     target.write_text(meta["rawcode"])
+                    provisioned["algorithm"].append(hashlib.sha256(meta["rawcode"].encode()).hexdigest())
                 else:
-                    self._write_file(validate_file_object({"type": "url", "url": meta["url"], "method": "GET"}),
-                                     {}, target, budget, check)
+                    provisioned["algorithm"].append(self._write_file(
+                        validate_file_object({"type": "url", "url": meta["url"], "method": "GET"}), {}, target,
+                        budget, check))
             os.chmod(target, 0o755)
             paths.log("configuration.log", "algorithm: fetched")
         except Cancelled:
@@ -164,6 +174,7 @@ class Provisioner:
             raise PhaseFailed(f"algorithm: {_safe(exc)}", FailedPhase.ALGORITHM) from exc
         custom = algorithm.get("algocustomdata")
         (paths.data / "inputs" / contract.CUSTOM_DATA).write_text(json.dumps(custom if custom is not None else {}))
+        (paths.provider_logs / PROVISIONED).write_text(json.dumps(provisioned))
 
 
 def _safe(exc: Exception) -> str:

@@ -225,6 +225,24 @@ class Cgroup:
             pass
         return False
 
+    def usage(self) -> dict:
+        """What the job used, read before the cgroup is removed: CPU seconds and peak memory
+        (None where this kernel does not keep the figure, e.g. memory.peak before 5.19)."""
+        cpu = peak = None
+        try:
+            if self.version == 1:
+                cpu = int((self.dirs["cpu"] / "cpuacct.usage").read_text()) / 1e9 \
+                    if (self.dirs["cpu"] / "cpuacct.usage").exists() else None
+                peak = int((self.dirs["memory"] / "memory.max_usage_in_bytes").read_text())
+            elif self.version == 2:
+                stat = dict(line.split() for line in (self.dirs["unified"] / "cpu.stat").read_text().splitlines())
+                cpu = int(stat["usage_usec"]) / 1e6
+                if (self.dirs["unified"] / "memory.peak").exists():
+                    peak = int((self.dirs["unified"] / "memory.peak").read_text())
+        except (OSError, ValueError, KeyError):
+            pass
+        return {"cpuSeconds": round(cpu, 3) if cpu is not None else None, "peakMemoryBytes": peak}
+
     def kill_all(self) -> None:
         for procs in self.procs_files():
             try:
@@ -260,10 +278,11 @@ class Outcome:
     stopped: bool
     started: float
     finished: float
+    usage: dict = field(default_factory=dict)   # cpuSeconds, peakMemoryBytes (from the cgroup)
 
     def termination(self) -> dict:
         return {"exitCode": self.exit_code, "OOMKilled": self.oom_killed, "timedOut": self.timed_out,
-                "stopped": self.stopped, "algoStart": self.started, "algoStop": self.finished}
+                "stopped": self.stopped, "algoStart": self.started, "algoStop": self.finished, **self.usage}
 
 
 def sandbox_identity(user: str) -> tuple[int | None, int | None]:
@@ -383,11 +402,12 @@ def _supervise(spec: SandboxSpec, command: list[str], cgroup: Cgroup, log_path: 
                 _kill(process, cgroup)
             exit_code = process.wait()
             oom = cgroup.oom_killed()
+            usage = cgroup.usage()
             cgroup.kill_all()
             cgroup.remove()
             if network is not None:
                 network.close()
-    return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time())
+    return Outcome(exit_code, oom, timed_out, quota, stopped, started, time.time(), usage)
 
 
 def _let_onto_network(process: subprocess.Popen, cgroup: Cgroup) -> egress.PrivateNetwork:

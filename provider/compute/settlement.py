@@ -30,7 +30,10 @@ from provider.chain.outbox import TransactionOutbox
 from provider.compute import status as st
 from provider.compute.jobs import Job, JobStore
 from provider.compute.node_view import OUTPUTS_ARCHIVE, is_node_job
-from provider.compute.pipeline import JobPaths
+from provider.compute.pipeline import PROVISIONED, JobPaths
+from provider.compute.receipts import (
+    RECEIPT_FILE, ReceiptStore, build_receipt, document_sha256, file_sha256, sign_receipt,
+)
 from provider.compute.pricing import Grant, Price, claim_seconds, cost
 from provider.compute.remote_output import parse_output_target, send_archive
 from provider.crypto.ecies import decrypt
@@ -38,6 +41,17 @@ from provider.config import ComputeSettings
 from provider.errors import ProviderError
 
 log = logging.getLogger(__name__)
+
+
+def _receipt_payment(job: Job) -> dict:
+    """How the job was paid, for its receipt: escrow (price, lock, claim) or datatoken orders."""
+    spec = job.spec or {}
+    payment = spec.get("payment")
+    if payment:
+        return {"model": "escrow", "token": payment.get("token"), "prices": spec.get("prices") or {},
+                "locked": payment.get("amount"), "lockTx": payment.get("lockTx"), "claimTx": payment.get("claimTx"),
+                "cancelTx": payment.get("cancelTx"), "cost": payment.get("cost")}
+    return {"model": "free" if spec.get("free") else "order", "agreement": spec.get("agreementId") or job.agreement_id}
 
 
 def billable_seconds(job: Job) -> float:
@@ -88,7 +102,8 @@ def archive_outputs(paths: JobPaths, results: list[dict]) -> dict | None:
 class Settlement:
     def __init__(self, settings: ComputeSettings, store: JobStore, chains: Chains, outbox: TransactionOutbox,
                  paths_of: Callable[[str], JobPaths], interval: float = 1.0, fetcher=None,
-                 upload_deadline: float = 300.0):
+                 upload_deadline: float = 300.0, receipts: ReceiptStore | None = None):
+        self.receipts = receipts
         self.fetcher = fetcher              # SafeFetcher, for results pushed to the consumer's storage
         self.upload_deadline = upload_deadline
         self.settings = settings
@@ -104,7 +119,8 @@ class Settlement:
         self._last = 0.0
 
     def settled(self, job: Job) -> bool:
-        return not is_node_job(job) or bool(job.spec.get("settled"))
+        paid = not is_node_job(job) or bool(job.spec.get("settled"))
+        return paid and (self.receipts is None or bool(job.spec.get("receipt")))
 
     def run(self, now: float) -> None:
         """Settle every ended node job that is not settled yet (at most every `interval`)."""
@@ -113,11 +129,15 @@ class Settlement:
         self._last = now
         self.release_orphans(now)
         for job in self.store.with_status(st.TERMINAL):
-            if not self.settled(job):
-                try:
+            if self.settled(job):
+                continue
+            try:
+                if is_node_job(job):
                     self.settle(job, now)
-                except (ProviderError, OSError) as exc:  # retried on the next pass
-                    log.warning("job %s: settlement deferred: %s", job.job_id, getattr(exc, "user_message", exc))
+                else:
+                    self.issue_receipt(job, now)
+            except (ProviderError, OSError) as exc:  # retried on the next pass
+                log.warning("job %s: settlement deferred: %s", job.job_id, getattr(exc, "user_message", exc))
 
     def settle(self, job: Job, now: float) -> None:
         spec = json.loads(json.dumps(job.spec))
@@ -136,7 +156,10 @@ class Settlement:
         if payment and not (payment.get("claimTx") or payment.get("cancelTx")):
             if not self._pay(job, spec, payment):
                 return
-        spec["settled"] = True
+            self.store.update(job.job_id, spec=spec)
+        # the receipt names the claim, and a client sees 70 only once the receipt is listed
+        self.issue_receipt(self.store.get(job.job_id), now)
+        spec = dict(self.store.get(job.job_id).spec, settled=True)
         self.store.update(job.job_id, spec=spec)
         log.info("job %s settled%s", job.job_id, f": claimed {payment.get('cost')}" if payment else "")
 
@@ -158,6 +181,42 @@ class Settlement:
                 log.warning("escrow lock of job %s released: the job was never recorded", job_id)
             except (ProviderError, OSError) as exc:
                 log.warning("escrow lock of job %s not released yet: %s", job_id, getattr(exc, "user_message", exc))
+
+    def issue_receipt(self, job: Job, now: float) -> None:
+        """Sign the job's receipt (chained to the provider's previous one), keep it, and list it
+        in the job's results as `receipt.json`."""
+        if self.receipts is None or job.spec.get("receipt"):
+            return
+        chain = self.chains.find(job.chain_id) or next(iter(self.chains))
+        paths = self.paths_of(job.job_id)
+        provisioned_file = paths.provider_logs / PROVISIONED
+        provisioned = json.loads(provisioned_file.read_text()) if provisioned_file.exists() else {}
+        results = [r for r in job.results or [] if r.get("type") != "receipt"]
+
+        def hashed(entry: dict) -> dict:
+            path = paths.root / entry["path"]
+            return {"name": entry["filename"], "size": entry["filesize"],
+                    "sha256": file_sha256(path) if path.is_file() else None}
+
+        outputs = [hashed(r) for r in results if r["type"] == "output"]
+        logs = [hashed(r) for r in results if r["type"] != "output"]
+        payment = _receipt_payment(job)
+
+        def build(previous: str) -> dict:
+            receipt = build_receipt(job=job, provider=chain.provider_address, chain_id=chain.chain_id,
+                                    provisioned=provisioned, outputs=outputs, logs=logs, payment=payment,
+                                    previous=previous, issued_at=now)
+            return sign_receipt(chain.settings.private_key, chain.provider_address, receipt)
+
+        document = self.receipts.append(job.job_id, build)
+        entry = None
+        if paths.provider_logs.exists():
+            target = paths.provider_logs / RECEIPT_FILE
+            target.write_text(json.dumps(document, indent=2))
+            entry = {"filename": RECEIPT_FILE, "filesize": target.stat().st_size, "type": "receipt",
+                     "index": len(results), "path": str(target.relative_to(paths.root))}
+        spec = dict(job.spec, receipt=document_sha256(document))
+        self.store.update(job.job_id, spec=spec, results=results + ([entry] if entry else []))
 
     def _upload(self, job: Job, spec: dict) -> dict:
         """Send outputs.tar where the consumer asked (the target decrypted only now)."""

@@ -98,6 +98,14 @@ CREATE TABLE IF NOT EXISTS provider_tx (
     details   TEXT                -- JSON: what undoing it needs (a lock: its id, token, payer)
 );
 CREATE INDEX IF NOT EXISTS provider_tx_sender ON provider_tx(chain_id, sender, nonce);
+-- Every compute job's signed receipt, in issue order: one hash chain per provider, kept when
+-- the job and its results expire.
+CREATE TABLE IF NOT EXISTS job_receipt (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id   TEXT NOT NULL UNIQUE,
+    sha256   TEXT NOT NULL,      -- of the canonical JSON of the document (the next one's `previous`)
+    document TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS asset (
     did         TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,

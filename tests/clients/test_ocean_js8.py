@@ -33,7 +33,8 @@ def assert_compute_flow(result: dict, dev_chain) -> None:
     assert result["escrow_funded"] == {"funds": True, "authorized": True}
 
     paid = result["paid_job"]
-    assert paid["status"] == 70 and paid["results"] == ["configuration.log", "algorithm.log", "outputs.tar", "publish.log"]
+    assert paid["status"] == 70 and paid["results"] == ["configuration.log", "algorithm.log", "outputs.tar", "publish.log",
+                                                        "receipt.json"]
     assert paid["output"] == {"files": 1, "lines": DATA.count("\n")}  # the algorithm's answer, from outputs.tar
     assert paid["streamed"] is True and paid["resumed"] is True  # getComputeResult, from 0 and from byte 512
     assert paid["metadata"] == {"name": "ocean.js 8 paid job"} and paid["claimTx"] is True

@@ -3,6 +3,7 @@ flat environment listing, initializeCompute's payment block, an escrow lock at s
 claim of the measured cost at the end, free jobs, node status codes and results."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -13,6 +14,7 @@ from provider.chain.contracts import abi
 from provider.chain.escrow import Escrow
 from provider.chain.tx import send_transaction
 from provider.compute import status as st
+from provider.compute.receipts import verify
 from provider.devtools.consumer import reuse_order, start_order
 from tests.helpers import node_sign, wait_for
 from tests.integration.test_compute import CONTAINER, Lab, origin  # noqa: F401 (origin: fixture)
@@ -220,11 +222,17 @@ def test_a_paid_job_locks_its_maximum_and_the_claim_is_what_it_ran(node_lab, dev
     assert escrow.locks(lab.token, lab.consumer.address) == []
 
     assert [r["filename"] for r in full["results"]] == ["configuration.log", "algorithm.log", "outputs.tar",
-                                                        "publish.log"]
+                                                        "publish.log", "receipt.json"]
     archive = lab.node_result(job["jobId"], 2)
     assert archive.status_code == 200
     outputs = outputs_of(archive.data)
     assert json.loads(outputs["outputs/result.json"])["sum_y"] == 14
+    # the receipt names the claim, and the output the consumer fetched hashes to its value
+    receipt = json.loads(lab.node_result(job["jobId"], 4).data)
+    assert receipt["receipt"]["payment"]["claimTx"] == full["payment"]["claimTx"]
+    assert receipt["receipt"]["outputs"] == [{"name": "result.json", "size": str(len(outputs["outputs/result.json"])),
+                                              "sha256": hashlib.sha256(outputs["outputs/result.json"]).hexdigest()}]
+    assert receipt["signer"] == lab.env_address and verify(receipt) == []
     tail = lab.node_result(job["jobId"], 2, headers={"Range": "bytes=512-"})
     assert tail.status_code == 206 and tail.data == archive.data[512:]
     assert tail.headers["Content-Range"] == f"bytes 512-{len(archive.data) - 1}/{len(archive.data)}"

@@ -262,12 +262,12 @@ def test_the_outbox_never_sends_one_purpose_twice(node_lab, priced_app):
     escrow.claim(lock_id(job), lab.token, lab.consumer.address, 0, b"{}", purpose=f"claim:{job}")
 
 
-def test_concurrent_provider_transactions_never_share_a_nonce(node_lab, priced_app):
+def test_concurrent_provider_transactions_never_share_a_nonce(stranger_lab, priced_app):
     """Locks for several jobs sent at once from the provider's one key (request workers and the
     engine do this): every one is mined, each with its own nonce."""
     import threading
 
-    lab = node_lab
+    lab = stranger_lab
     services = priced_app.extensions["provider"]
     lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
     chain = services.chains.get(8996)
