@@ -6,6 +6,9 @@
     ocean-provider jobs list|show|logs|stop  compute jobs, for the operator
     ocean-provider index status [--sync]     chain index progress; --sync catches up, with progress
     ocean-provider pod fetch|publish ...     entry points of the compute fetch and publish pods
+    ocean-provider receipt verify FILE [--output DIR] [--signer ADDRESS]
+                                             check a job receipt offline (signature, fields, outputs)
+    ocean-provider receipt show JOB | chain  a stored receipt; the provider's receipt chain, checked
 
 Operator commands read the same settings as the server (config.ini, then the environment) and
 work on the same store, so they see what the running provider sees. Add --json for machines.
@@ -278,6 +281,17 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     index.set_defaults(handler=cmd_index)
 
+    receipt = commands.add_parser("receipt", help="job receipts: verify a file offline, show, check the chain")
+    receipt_actions = receipt.add_subparsers(dest="action", required=True)
+    check = receipt_actions.add_parser("verify", help="signature, every field, and (--output) the output files")
+    check.add_argument("file", type=Path)
+    check.add_argument("--output", type=Path, help="the job's outputs as fetched (outputs.tar extracted: its "
+                                                   "outputs/ folder)")
+    check.add_argument("--signer", help="the provider address the receipt must be signed by")
+    receipt_actions.add_parser("show").add_argument("job")
+    receipt_actions.add_parser("chain", help="every stored receipt, and the chain between them")
+    receipt.set_defaults(handler=cmd_receipt)
+
     pod = commands.add_parser("pod", help="entry points of the compute fetch and publish pods")
     pod.add_argument("phase", choices=["fetch", "publish"])
     pod.add_argument("--provider", required=True, help="the provider's internal URL")
@@ -285,6 +299,45 @@ def parser() -> argparse.ArgumentParser:
     pod.add_argument("--data", type=Path, default=Path("/data"))
     pod.set_defaults(handler=cmd_pod)
     return root
+
+
+def cmd_receipt(args) -> int:
+    """`verify` works offline: no settings, no store, no chain. `show`/`chain` read the store."""
+    from provider.compute.receipts import ReceiptStore, chain_problems, verify
+
+    if args.action == "verify":
+        try:
+            document = json.loads(Path(args.file).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"{args.file}: not a readable JSON file ({exc.__class__.__name__})", file=sys.stderr)
+            return 2
+        problems = verify(document, args.output, signer=args.signer)
+        for problem in problems:
+            print(f"TAMPERED {problem}")
+        if not problems:
+            receipt = document["receipt"]
+            checked = f", {len(receipt.get('outputs') or [])} output file(s) match" if args.output else ""
+            print(f"OK receipt of job {receipt.get('jobId')} signed by {document.get('signer')}{checked}")
+        return 1 if problems else 0
+    from provider.config import load_settings
+    from provider.stores.sqlite import Database
+
+    store = ReceiptStore(Database(load_settings().storage.sqlite_path))
+    if args.action == "show":
+        document = store.get(args.job)
+        if document is None:
+            print(f"no receipt for job {args.job}", file=sys.stderr)
+            return 1
+        print(json.dumps(document, indent=2))
+        return 0
+    documents = store.chain()
+    problems = chain_problems(documents) + [f"receipt of job {d['receipt'].get('jobId')}: {p}"
+                                            for d in documents for p in verify(d)]
+    for problem in problems:
+        print(f"BROKEN {problem}")
+    if not problems:
+        print(f"OK {len(documents)} receipt(s), one unbroken chain")
+    return 1 if problems else 0
 
 
 def cmd_pod(args) -> int:

@@ -144,6 +144,9 @@ class JobEngine(TickingEngine):
     # ---- shared --------------------------------------------------------------------------
 
     def _finish(self, job_id: str, status: int, **changes) -> None:
+        if self.settlement is not None:
+            # a classic job's receipt is in its results the moment it shows its final status
+            changes = self.settlement.with_receipt(job_id, status, changes)
         self.store.update(job_id, status=status, phase_deadline=None, runner=None, **changes)
         self._cleanup(job_id)
         if self.settlement is not None:  # settle it on the next tick, which comes at once

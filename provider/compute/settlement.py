@@ -21,6 +21,7 @@ import logging
 import os
 import tarfile
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Callable
 
@@ -182,11 +183,32 @@ class Settlement:
             except (ProviderError, OSError) as exc:
                 log.warning("escrow lock of job %s not released yet: %s", job_id, getattr(exc, "user_message", exc))
 
+    def with_receipt(self, job_id: str, status: int, changes: dict) -> dict:
+        """The changes that end a classic job, with its receipt issued for the state they make
+        (resource-priced jobs get theirs once settled: the receipt names the claim)."""
+        job = self.store.get(job_id)
+        if job is None or self.receipts is None or is_node_job(job) or job.spec.get("receipt"):
+            return changes
+        final = replace(job, status=status, **{k: v for k, v in changes.items() if hasattr(job, k)})
+        if final.date_finished is None:
+            final.date_finished = time.time()
+        try:
+            spec, results = self._receipt_for(final, time.time())
+        except (ProviderError, OSError) as exc:  # the next settlement pass issues it
+            log.warning("job %s: receipt deferred: %s", job_id, getattr(exc, "user_message", exc))
+            return changes
+        return {**changes, "spec": spec, "results": results, "date_finished": final.date_finished}
+
     def issue_receipt(self, job: Job, now: float) -> None:
         """Sign the job's receipt (chained to the provider's previous one), keep it, and list it
         in the job's results as `receipt.json`."""
         if self.receipts is None or job.spec.get("receipt"):
             return
+        spec, results = self._receipt_for(job, now)
+        self.store.update(job.job_id, spec=spec, results=results)
+
+    def _receipt_for(self, job: Job, now: float) -> tuple[dict, list]:
+        """(spec, results) of the job once its receipt is issued."""
         chain = self.chains.find(job.chain_id) or next(iter(self.chains))
         paths = self.paths_of(job.job_id)
         provisioned_file = paths.provider_logs / PROVISIONED
@@ -215,8 +237,7 @@ class Settlement:
             target.write_text(json.dumps(document, indent=2))
             entry = {"filename": RECEIPT_FILE, "filesize": target.stat().st_size, "type": "receipt",
                      "index": len(results), "path": str(target.relative_to(paths.root))}
-        spec = dict(job.spec, receipt=document_sha256(document))
-        self.store.update(job.job_id, spec=spec, results=results + ([entry] if entry else []))
+        return dict(job.spec, receipt=document_sha256(document)), results + ([entry] if entry else [])
 
     def _upload(self, job: Job, spec: dict) -> dict:
         """Send outputs.tar where the consumer asked (the target decrypted only now)."""

@@ -212,7 +212,7 @@ def test_published_algorithm_end_to_end(lab):
     assert final["status"] == 70 and final["statusText"] == "Job finished", final
     assert final["terminationDetails"]["exitCode"] == 0 and final["terminationDetails"]["OOMKilled"] is False
     types = [r["type"] for r in final["results"]]
-    assert types == ["configurationLog", "algorithmLog", "output", "publishLog"]
+    assert types == ["configurationLog", "algorithmLog", "output", "publishLog", "receipt"]
     bodies = [lab.result(job["jobId"], entry["index"]) for entry in final["results"]]
     assert all(b.status_code == 200 for b in bodies)
     output = json.loads(bodies[2].data)

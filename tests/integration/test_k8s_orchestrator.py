@@ -354,12 +354,14 @@ def test_a_resource_priced_job_on_the_cluster_is_settled_like_on_the_host(rig, d
     from provider.chain.tx import send_transaction
     from provider.compute.node_view import job_view
     from provider.compute.pricing import lock_id
+    from provider.compute.receipts import ReceiptStore, verify
     from provider.compute.settlement import Settlement
 
     engine, cluster, store, app = rig["engine"], rig["cluster"], rig["store"], rig["app"]
     services = app.extensions["provider"]
     outbox = TransactionOutbox(services.db)
-    engine.settlement = Settlement(services.settings.compute, store, services.chains, outbox, engine.paths)
+    engine.settlement = Settlement(services.settings.compute, store, services.chains, outbox, engine.paths,
+                                   receipts=ReceiptStore(services.db))
     chain = services.chains.get(8996)
     payer = dev_chain.accounts[3]
     contracts = json.loads(dev_chain.address_file.read_text())["development"]
@@ -410,3 +412,7 @@ def test_a_resource_priced_job_on_the_cluster_is_settled_like_on_the_host(rig, d
     # 90 s of 1 cpu at 1 per minute: two minutes billed
     assert view["payment"]["cost"] == str(2 * 10 ** 18) and view["payment"]["claimTx"].startswith("0x")
     assert escrow.funds(payer.address, ocean) == (available + amount - 2 * 10 ** 18, locked - amount)
+    receipt = json.loads((engine.paths(job_id).root / next(
+        r for r in store.get(job_id).results if r["type"] == "receipt")["path"]).read_text())
+    assert verify(receipt) == [] and receipt["receipt"]["payment"]["claimTx"] == view["payment"]["claimTx"]
+    assert receipt["receipt"]["outputs"][0]["name"] == "result.txt" and receipt["receipt"]["usage"]["wallSeconds"] == "90.0"
