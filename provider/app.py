@@ -12,7 +12,7 @@ from provider import boundedjson
 from provider.config import Settings, load_settings
 from provider.observability import configure_logging
 from provider.routes import (
-    access, aquarius, auth, compute, docs, documents, errors, internal, middleware, node, ops, root,
+    access, aquarius, audit, auth, compute, docs, documents, errors, internal, middleware, node, ops, root,
 )
 from provider.services import ProviderServices, build_services
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     app.register_blueprint(documents.bp, url_prefix="/api/services")
     app.register_blueprint(access.bp, url_prefix="/api/services")
     app.register_blueprint(compute.bp, url_prefix="/api/services")
+    app.register_blueprint(audit.bp, url_prefix="/api/services")
     app.register_blueprint(aquarius.bp, url_prefix="/api/aquarius")
     app.register_blueprint(internal.bp, url_prefix="/api/internal")
     if start_background:

@@ -9,6 +9,8 @@
     ocean-provider receipt verify FILE [--output DIR] [--signer ADDRESS]
                                              check a job receipt offline (signature, fields, outputs)
     ocean-provider receipt show JOB | chain  a stored receipt; the provider's receipt chain, checked
+    ocean-provider audit export [--did D] [--since T] [--format jsonl]   the audit trail
+    ocean-provider audit verify              an edited or removed audit entry is found
 
 Operator commands read the same settings as the server (config.ini, then the environment) and
 work on the same store, so they see what the running provider sees. Add --json for machines.
@@ -292,6 +294,15 @@ def parser() -> argparse.ArgumentParser:
     receipt_actions.add_parser("chain", help="every stored receipt, and the chain between them")
     receipt.set_defaults(handler=cmd_receipt)
 
+    audit = commands.add_parser("audit", help="the audit trail: export it, verify its chain")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    export = audit_actions.add_parser("export", help="entries as JSON lines, oldest first")
+    export.add_argument("--did", help="only this asset's entries")
+    export.add_argument("--since", help="unix time or ISO 8601 date")
+    export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    audit_actions.add_parser("verify", help="check the hash chain: edited or removed entries")
+    audit.set_defaults(handler=cmd_audit)
+
     pod = commands.add_parser("pod", help="entry points of the compute fetch and publish pods")
     pod.add_argument("phase", choices=["fetch", "publish"])
     pod.add_argument("--provider", required=True, help="the provider's internal URL")
@@ -338,6 +349,30 @@ def cmd_receipt(args) -> int:
     if not problems:
         print(f"OK {len(documents)} receipt(s), one unbroken chain")
     return 1 if problems else 0
+
+
+def cmd_audit(args) -> int:
+    from provider.config import load_settings
+    from provider.stores.audit import AuditTrail
+    from provider.stores.sqlite import Database
+
+    trail = AuditTrail(Database(load_settings().storage.sqlite_path))
+    if args.action == "verify":
+        problems = trail.verify()
+        for problem in problems:
+            print(f"BROKEN {problem}")
+        if not problems:
+            print(f"OK {len(trail.entries())} audit entries, one unbroken chain")
+        return 1 if problems else 0
+    since = None
+    if args.since:
+        try:
+            since = float(args.since)
+        except ValueError:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00")).timestamp()
+    for entry in trail.entries(did=args.did, since=since):
+        print(json.dumps(entry, sort_keys=True))
+    return 0
 
 
 def cmd_pod(args) -> int:

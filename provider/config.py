@@ -50,6 +50,9 @@ _ENV: dict[tuple[str, str], str] = {
     ("chain", "receipt_timeout"): "RECEIPT_TIMEOUT",
     ("storage", "path"): "STORAGE_PATH",
     ("storage", "redis_connection"): "REDIS_CONNECTION",
+    ("audit", "enabled"): "AUDIT_ENABLED",
+    ("audit", "hash_client_addresses"): "AUDIT_HASH_CLIENT_ADDRESSES",
+    ("audit", "retention_days"): "AUDIT_RETENTION_DAYS",
     ("indexer", "aquarius_url"): "AQUARIUS_URL",
     ("indexer", "enabled"): "INDEXER_ENABLED",
     ("indexer", "poll_interval"): "INDEXER_POLL_INTERVAL",
@@ -101,6 +104,13 @@ class ChainSettings:
 class StorageSettings:
     sqlite_path: Path
     redis_url: str | None
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    enabled: bool = True
+    hash_client_addresses: bool = False
+    retention_days: float = 365
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,7 @@ class Settings:
     access: AccessSettings
     compute: ComputeSettings
     dev_mnemonic: str = field(repr=False)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def development(self) -> bool:
@@ -476,6 +487,11 @@ def load_settings(
         storage=StorageSettings(
             sqlite_path=storage_path,
             redis_url=raw.text("storage", "redis_connection") or None,
+        ),
+        audit=AuditSettings(
+            enabled=raw.flag("audit", "enabled"),
+            hash_client_addresses=raw.flag("audit", "hash_client_addresses"),
+            retention_days=raw.number("audit", "retention_days"),
         ),
         indexer=IndexerSettings(
             aquarius_url=raw.text("indexer", "aquarius_url").rstrip("/") or None,

@@ -164,6 +164,19 @@ def document(version: str) -> dict[str, Any]:
             security=True,
             description="Each dataset (and a published algorithm) still needs its order's transferTxId unless the "
                         "operator set COMPUTE_FREE_REQUIRES_ORDER=false.")},
+        "/api/services/auditTrail": {"get": _operation(
+            "The audit trail of one of the publisher's assets", "auditTrail", "audit",
+            {"200": _json({"type": "object", "properties": {"did": DID, "entries": {"type": "array", "items": {
+                "type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "number"},
+                                                 "action": {"type": "string"}, "outcome": {"type": "string"},
+                                                 "hash": {"type": "string"}, "prev": {"type": "string"}}}}},
+                           "required": ["did", "entries"]}, "Entries in order, hash-chained"),
+             **BAD, **FORBIDDEN, **NOT_FOUND, **UNAVAILABLE},
+            params=[_query("did", DID, True), _query("address", ADDRESS, True, "The publisher (the asset's NFT owner)"),
+                    _query("nonce", NONCE), _query("signature", SIGNATURE, description="Message: address + did"),
+                    _query("since", {"type": "integer", "minimum": 0}, description="Unix time"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
+            security=True)},
         "/api/services/computeEnvironments/node": {"get": _operation(
             "Compute environments, Ocean Node form (ocean.js 8 is pointed here by the root it reads)",
             "nodeComputeEnvironments", "compute",

@@ -5,6 +5,7 @@ nonces and revocations; the built-in indexer or an external Aquarius for DDOs).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import redis
@@ -37,6 +38,8 @@ from provider.ratelimit import RateLimiter
 from provider.stores.ratecounters import MemoryRateCounter, RedisRateCounter
 from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
 from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
+from provider.audit import PublisherAudit
+from provider.stores.audit import AuditTrail
 from provider.stores.leases import Leases
 from provider.stores.sqlite import Database
 from provider.supervisor import engine_is_supervised
@@ -60,6 +63,8 @@ class ProviderServices:
     engine: ComputeEngine | None
     rate_limiter: RateLimiter
     publishing: PublishingValidator
+    audit: AuditTrail
+    publisher_audit: PublisherAudit
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -151,11 +156,20 @@ def build_services(settings: Settings) -> ProviderServices:
         engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths, fetcher=fetcher,
                                        upload_deadline=settings.compute.publish_timeout,
                                        receipts=ReceiptStore(db))
+    audit = AuditTrail(db if settings.audit.enabled else None,
+                       hash_clients=settings.audit.hash_client_addresses,
+                       salt=hashlib.sha256(b"audit-client:" + settings.universal_private_key.encode()).hexdigest(),
+                       retention_seconds=settings.audit.retention_days * 86400)
+    decryptor = DecryptService(chains, authenticator, settings.authorized_decrypters, settings.limits.max_document_bytes)
+    for service in (access, compute, decryptor):
+        if service is not None:
+            service.audit = audit
     return ProviderServices(
         settings=settings, db=db, chains=chains, nonces=nonces, tokens=tokens,
         authenticator=authenticator, assets=assets, indexers=indexers, resolver=resolver,
-        decryptor=DecryptService(chains, authenticator, settings.authorized_decrypters,
-                                 settings.limits.max_document_bytes),
+        decryptor=decryptor,
+        audit=audit,
+        publisher_audit=PublisherAudit(access, authenticator, audit),
         access=access,
         compute=compute,
         priced=priced,

@@ -27,6 +27,7 @@ from provider.chain.client import Chains
 from provider.config import AccessSettings
 from provider.ddo.resolver import AssetResolver
 from provider.errors import InvalidRequest, RangeNotSatisfiable, UpstreamRefused
+from provider.stores.audit import AuditTrail
 from provider.stores.nonces import NonceStore, nonce_json
 from provider.validation import address_field, integer_field, require
 
@@ -42,6 +43,8 @@ class Download:
 
 class AccessService(AssetCatalog):
     """The access rules, on top of the asset catalog (assets, services and their files)."""
+
+    audit = AuditTrail.disabled()  # the provider's trail is set by `services.build_services`
 
     def __init__(self, chains: Chains, resolver: AssetResolver, authenticator: RequestAuthenticator,
                  nonces: NonceStore, sources: FileSources, settings: AccessSettings):
@@ -92,6 +95,11 @@ class AccessService(AssetCatalog):
     # ---- endpoints -----------------------------------------------------------------------
 
     def fileinfo(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.audit.action("fileinfo", did=data.get("did"), serviceId=data.get("serviceId"),
+                               fileType=data.get("type")):
+            return self._fileinfo(data)
+
+    def _fileinfo(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         with_checksum = bool(data.get("checksum")) and str(data.get("checksum")).lower() not in ("false", "0")
         userdata = parse_userdata(data.get("userdata"))
         if data.get("type") is None:
@@ -113,6 +121,11 @@ class AccessService(AssetCatalog):
         return sign_provider_fee(chain.settings.private_key, chain.provider_address, chain.fee_token, 0, data, 0)
 
     def initialize(self, data: dict[str, Any]) -> dict[str, Any]:
+        with self.audit.action("initialize", did=data.get("documentId"), address=data.get("consumerAddress"),
+                               serviceId=data.get("serviceId")):
+            return self._initialize(data)
+
+    def _initialize(self, data: dict[str, Any]) -> dict[str, Any]:
         require(data, "documentId", "serviceId", "consumerAddress")
         consumer = address_field(data, "consumerAddress")
         asset = self.asset(data["documentId"])
@@ -150,6 +163,16 @@ class AccessService(AssetCatalog):
         }
 
     def download(self, data: dict[str, Any], auth_token: str | None, client_range: str | None) -> Download:
+        """A file of an access service, streamed; its audit entry is written with the last byte."""
+        with self.audit.action("download", did=data.get("documentId"), address=data.get("consumerAddress"),
+                               serviceId=data.get("serviceId"), fileIndex=data.get("fileIndex"),
+                               range=client_range) as entry:
+            download = self._download(data, auth_token, client_range)
+            length = download.headers.get("Content-Length")
+            download.body = entry.counting(download.body, int(length) if str(length or "").isdigit() else None)
+            return download
+
+    def _download(self, data: dict[str, Any], auth_token: str | None, client_range: str | None) -> Download:
         require(data, "documentId", "serviceId", "consumerAddress", "transferTxId", "fileIndex", "nonce")
         consumer = address_field(data, "consumerAddress")
         file_index = integer_field(data, "fileIndex", minimum=0)
@@ -170,8 +193,12 @@ class AccessService(AssetCatalog):
                 service_index=index, service_id=str(service["id"]), service_timeout=int(service.get("timeout") or 0),
                 cache=self.order_evidence)
         except OrderInvalid as exc:
+            self.audit.record("order", did=asset.did, address=consumer, outcome="refused", reason=str(exc),
+                              orderTx=str(data["transferTxId"])[:80], use="download")
             raise InvalidRequest(asset.prefixed(
                 f"Order with tx_id {data['transferTxId']} could not be validated due to error: {exc}")) from None
+        self.audit.record("order", did=asset.did, address=consumer, orderTx=str(data["transferTxId"])[:80],
+                          use="download")
         files = self.service_files(asset, service)
         if file_index >= len(files):
             raise InvalidRequest(asset.prefixed("Invalid fileIndex."))

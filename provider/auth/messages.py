@@ -41,6 +41,7 @@ SIGNED_ACTIONS: dict[str, SignedAction] = {
     "computeDelete": SignedAction("DELETE /api/services/compute", ("consumerAddress", "jobId", "documentId")),
     "computeResult": SignedAction("GET /api/services/computeResult", ("consumerAddress", "jobId", "index")),
     "computeStreamableLogs": SignedAction("GET /api/services/computeStreamableLogs", ("consumerAddress", "jobId")),
+    "auditTrail": SignedAction("GET /api/services/auditTrail", ("address", "did")),
 }
 
 

@@ -214,7 +214,30 @@ class PricedComputeService:
 
     # ---- initializeCompute ---------------------------------------------------------------
 
+    def _action(self, name: str, body: dict[str, Any]):
+        datasets = body.get("datasets")
+        first = datasets[0] if isinstance(datasets, list) and datasets and isinstance(datasets[0], dict) else {}
+        return self.compute.audit.action(name, did=first.get("documentId"), address=body.get("consumerAddress"),
+                                         environment=str(body.get("environment"))[:100] if body.get("environment")
+                                         else None)
+
     def initialize(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._action("compute.initialize", body):
+            return self._initialize(body)
+
+    def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        with self._action("compute.start", body) as entry:
+            jobs = self._start(body, auth_token)
+            entry.note(jobId=jobs[0]["jobId"], lockTx=(jobs[0].get("payment") or {}).get("lockTx"))
+            return jobs
+
+    def start_free(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        with self._action("compute.start", body) as entry:
+            jobs = self._start_free(body, auth_token)
+            entry.note(jobId=jobs[0]["jobId"], free=True)
+            return jobs
+
+    def _initialize(self, body: dict[str, Any]) -> dict[str, Any]:
         self.compute.require_runnable()
         request = PricedRequest.parse(body, paid=True)
         env = self._environment(request, free=False)
@@ -295,7 +318,7 @@ class PricedComputeService:
                 raise InvalidRequest(f"{name}: the order is not valid: {exc.user_message}") from None
         return orders
 
-    def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+    def _start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         self.compute.require_runnable()
         request = PricedRequest.parse(body, paid=True)
         self._authorize(request, "startCompute", auth_token)
@@ -331,7 +354,7 @@ class PricedComputeService:
                         prices={rid: str(p) for rid, p in env.unit_prices.items()}, payment=payment)
         return [job_view(job, full=True)]
 
-    def start_free(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+    def _start_free(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         self.compute.require_runnable()
         request = PricedRequest.parse(body, paid=False)
         self._authorize(request, "freeStartCompute", auth_token)

@@ -41,8 +41,24 @@ from provider.errors import (
     ProviderError,
     ValidationError,
 )
+from provider.stores.audit import AuditTrail
 from provider.stores.nonces import format_nonce
 from provider.validation import address_field, integer_field, require
+
+
+def _first_did(body: dict[str, Any]) -> Any:
+    """The main dataset a compute request names (for its audit entry), whatever its shape."""
+    for key in ("dataset", "datasets"):
+        value = body.get(key)
+        first = value[0] if isinstance(value, list) and value else value
+        if isinstance(first, dict) and first.get("documentId"):
+            return first["documentId"]
+    return None
+
+
+def _job_did(jobs: JobStore, job_id: Any) -> str | None:
+    job = jobs.get(job_id) if isinstance(job_id, str) and job_id else None
+    return job.did if job else None
 
 
 # The Ocean Node command ocean.js 8 signs for each classic action on a job.
@@ -106,6 +122,8 @@ class InputInfo:
 
 
 class ComputeService:
+    audit = AuditTrail.disabled()  # the provider's trail is set by `services.build_services`
+
     def __init__(self, settings: Settings, access: AccessService, authenticator: RequestAuthenticator,
                  jobs: JobStore, engine: ComputeEngine):
         self.settings = settings
@@ -234,15 +252,27 @@ class ComputeService:
     def check_order(self, info: InputInfo | AlgorithmInfo, consumer: str, env_id: str | None, *,
                allow_expired_fees: bool = False, wait: float | None = None) -> ValidOrder:
         asset, service, index = info.asset, info.service, (info.index if isinstance(info, InputInfo) else info.service_index)
-        return validate_order(
-            asset.chain, tx_id=info.request.get("transferTxId", ""), sender=consumer,
-            datatoken=service["datatokenAddress"], service_index=index, service_id=str(service["id"]),
-            service_timeout=int(service.get("timeout") or 0), environment=env_id,
-            allow_expired_fees=allow_expired_fees, cache=self.access.order_evidence, wait=wait)
+        tx = str(info.request.get("transferTxId", ""))[:80]
+        try:
+            order = validate_order(
+                asset.chain, tx_id=info.request.get("transferTxId", ""), sender=consumer,
+                datatoken=service["datatokenAddress"], service_index=index, service_id=str(service["id"]),
+                service_timeout=int(service.get("timeout") or 0), environment=env_id,
+                allow_expired_fees=allow_expired_fees, cache=self.access.order_evidence, wait=wait)
+        except OrderInvalid as exc:
+            self.audit.record("order", did=asset.did, address=consumer, outcome="refused", reason=str(exc),
+                              orderTx=tx, use="compute")
+            raise
+        self.audit.record("order", did=asset.did, address=consumer, orderTx=tx, use="compute")
+        return order
 
     # ---- initializeCompute ---------------------------------------------------------------
 
     def initialize(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.audit.action("compute.initialize", did=_first_did(body), address=body.get("consumerAddress")):
+            return self._initialize(body)
+
+    def _initialize(self, body: dict[str, Any]) -> dict[str, Any]:
         self.require_runnable()  # before anyone pays for a job that could not run
         compute = body.get("compute") if isinstance(body.get("compute"), dict) else {}
         missing = {}
@@ -313,6 +343,12 @@ class ComputeService:
             raise DependencyUnavailable(f"Compute cannot run safely on this provider now: {reason}.")
 
     def start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        with self.audit.action("compute.start", did=_first_did(body), address=body.get("consumerAddress")) as entry:
+            jobs = self._start(body, auth_token)
+            entry.note(jobId=jobs[0]["jobId"], environment=jobs[0].get("environment"))
+            return jobs
+
+    def _start(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         self.require_runnable()
         request = StartRequest.parse(body)
         self.authenticator.authorize(
@@ -452,6 +488,16 @@ class ComputeService:
         return self.owned_job(params["jobId"], consumer, viewers=viewers)
 
     def stop(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
+        with self._job_action("compute.stop", params):
+            return self._stop(params, auth_token)
+
+    def _job_action(self, name: str, params: dict[str, Any]):
+        """The audit entry of an action on a job (the job's DID is filled in once it is found)."""
+        return self.audit.action(name, did=_job_did(self.jobs, params.get("jobId")), address=params.get("consumerAddress"),
+                                 jobId=str(params.get("jobId"))[:80] if params.get("jobId") else None,
+                                 index=params.get("index"))
+
+    def _stop(self, params: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
         job = self._authorized_job("computeStop", params, auth_token, documentId=params.get("documentId"))
         if not st.is_terminal(job.status):
             self.jobs.update(job.job_id, stop_requested=1)
@@ -459,6 +505,10 @@ class ComputeService:
         return [job_view(current, full=True) if is_node_job(current) else current.public()]
 
     def delete(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
+        with self._job_action("compute.delete", params):
+            return self._delete(params, auth_token)
+
+    def _delete(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
         if params.get("nonce") in (None, "") and params.get("signature") and params.get("consumerAddress"):
             # ocean.js 3.x signs consumer + jobId + did + (stored nonce + 1) but does not send the
             # nonce (the reference refused every such delete). The nonce it signed can only be
@@ -476,6 +526,14 @@ class ComputeService:
 
     def result(self, params: dict[str, Any], auth_token: str | None,
                client_range: str | None = None) -> tuple[Iterator[bytes], str, int, ByteRange | None]:
+        with self._job_action("compute.result", params) as entry:
+            chunks, filename, size, served = self._result(params, auth_token, client_range)
+            entry.note(filename=filename)
+            expected = served.end - served.start + 1 if served is not None else size
+            return entry.counting(chunks, expected), filename, size, served
+
+    def _result(self, params: dict[str, Any], auth_token: str | None,
+                client_range: str | None = None) -> tuple[Iterator[bytes], str, int, ByteRange | None]:
         """One result file: (chunks, filename, total size, the range served or None). Node jobs
         index their results as Ocean Node does (`node_view.node_results`), and may be read by
         their additionalViewers. `Range: bytes=N-` (how ocean.js 8 resumes) is honoured."""
@@ -504,8 +562,9 @@ class ComputeService:
 
     def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
         """The algorithm's output as it is written, until the job leaves the running phases."""
-        job = self._authorized_job("computeStreamableLogs", params, auth_token, viewers=True)
-        return self.follow_logs(job.job_id, poll)
+        with self._job_action("compute.logs", params) as entry:
+            job = self._authorized_job("computeStreamableLogs", params, auth_token, viewers=True)
+            return entry.counting(self.follow_logs(job.job_id, poll))
 
     def follow_logs(self, job_id: str, poll: float = 0.5, *, follow: bool = True) -> Iterator[bytes]:
         """Chunks of the algorithm's log as they appear, until the job has ended, or (follow=False)

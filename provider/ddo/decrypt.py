@@ -21,6 +21,7 @@ from provider.chain.client import Chains
 from provider.ddo.documents import (
     DECRYPTABLE_STATES, REFUSED_STATE_MESSAGES, decode_document, hash_matches,
 )
+from provider.stores.audit import AuditTrail
 from provider.errors import InvalidRequest, NotAuthorized, ValidationError
 
 
@@ -45,6 +46,8 @@ def _hex_bytes(value) -> bytes:
 
 
 class DecryptService:
+    audit = AuditTrail.disabled()  # the provider's trail is set by `services.build_services`
+
     def __init__(self, chains: Chains, authenticator: RequestAuthenticator, authorized_decrypters: tuple[str, ...],
                  max_document_bytes: int):
         self.chains = chains
@@ -53,6 +56,11 @@ class DecryptService:
         self.authorized = authorized_decrypters
 
     def decrypt(self, req: DecryptRequest) -> bytes:
+        with self.audit.action("decrypt", did=None, address=req.decrypter_address, chainId=req.chain_id,
+                               nftAddress=req.nft_address, transactionId=req.transaction_id):
+            return self._decrypt(req)
+
+    def _decrypt(self, req: DecryptRequest) -> bytes:
         for name, value in (("decrypterAddress", req.decrypter_address), ("dataNftAddress", req.nft_address)):
             if not is_address(value):
                 raise ValidationError.field(name, f"The {name} field must be an address.")

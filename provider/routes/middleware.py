@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from provider import metrics
 from provider.errors import RequestTooLarge
 from provider.observability import new_request_id, request_id_var
+from provider.stores.audit import client_var
 from provider.ratelimit import RateLimiter
 
 access_log = logging.getLogger("provider.access_log")
@@ -57,6 +58,7 @@ def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: 
         g.started = time.perf_counter()
         g.request_id = new_request_id(req.headers.get(REQUEST_ID_HEADER))
         g.request_id_token = request_id_var.set(g.request_id)
+        g.client_token = client_var.set(req.remote_addr)
         path = req.path
         internal = path.startswith("/api/internal/")
         if internal:
@@ -97,3 +99,6 @@ def init_app(app: Flask, limiter: RateLimiter, max_body_bytes: int, proxy_hops: 
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id_var.reset(token)
+        client = g.pop("client_token", None)
+        if client is not None:
+            client_var.reset(client)

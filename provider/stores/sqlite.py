@@ -106,6 +106,27 @@ CREATE TABLE IF NOT EXISTS job_receipt (
     sha256   TEXT NOT NULL,      -- of the canonical JSON of the document (the next one's `previous`)
     document TEXT NOT NULL
 );
+-- The audit trail: append-only, each entry hashed over the one before (stores/audit.py).
+CREATE TABLE IF NOT EXISTS audit_entry (
+    seq        INTEGER PRIMARY KEY,
+    at         REAL NOT NULL,
+    action     TEXT NOT NULL,
+    did        TEXT,
+    address    TEXT,
+    client     TEXT,
+    request_id TEXT,
+    outcome    TEXT NOT NULL,
+    reason     TEXT,
+    details    TEXT NOT NULL,
+    prev       TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_entry_did ON audit_entry(did, seq);
+CREATE TABLE IF NOT EXISTS audit_anchor (   -- the last pruned entry: where the kept chain starts
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS asset (
     did         TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,

@@ -1,0 +1,147 @@
+"""The publisher's audit trail, attacked: every download and refused order is recorded once, in
+order, with the bytes sent; an edited or removed entry is found; only the asset's publisher
+reads its entries; client IPs can be kept only as hashes; pruning keeps the chain verifiable."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+from provider.cli import main as cli
+from provider.stores.audit import AuditTrail, client_var
+from provider.stores.sqlite import Database
+from tests.helpers import sign
+from tests.integration.test_access import CSV, Shop, origin, url_file  # noqa: F401 (origin: fixture)
+from tests.integration.test_compute import compute_app, lab  # noqa: F401 (fixtures)
+
+
+@pytest.fixture
+def shop(dev_chain, publisher, make_app):
+    app = make_app()
+    shop = Shop(dev_chain, publisher, app.test_client())
+    shop.app = app
+    return shop
+
+
+def trail_of(shop):
+    return shop.app.extensions["provider"].audit
+
+
+def test_a_download_and_a_refused_order_are_recorded_once_each_in_order(shop, dev_chain, origin):  # noqa: F811
+    consumer = dev_chain.consumer
+    asset = shop.publish([url_file(origin)])
+    tx = shop.order(asset, consumer)
+    assert shop.download(asset, consumer, tx).status_code == 200
+    refused = shop.download(asset, consumer, "0x" + "12" * 32)
+    assert refused.status_code == 400
+    entries = trail_of(shop).entries(did=asset.did)
+    summary = [(e["action"], e["outcome"]) for e in entries]
+    assert summary == [("initialize", "ok"), ("order", "ok"), ("download", "ok"), ("order", "refused"),
+                       ("download", "refused")]
+    download = entries[2]
+    assert download["details"]["bytes"] == len(CSV) and download["details"]["complete"] is True
+    assert download["address"] == consumer.address and download["client"] == "127.0.0.1" and download["request_id"]
+    assert entries[1]["details"]["orderTx"] == tx
+    assert "not found" in entries[3]["reason"] or entries[3]["reason"]
+    assert trail_of(shop).verify() == []
+    # signatures and tokens never reach the trail
+    assert "signature" not in json.dumps(entries)
+
+
+def test_an_edited_or_removed_entry_is_found(shop, dev_chain, origin, monkeypatch, capsys):  # noqa: F811
+    consumer = dev_chain.consumer
+    asset = shop.publish([url_file(origin)])
+    tx = shop.order(asset, consumer)
+    for _ in range(3):
+        shop.download(asset, consumer, tx)
+    settings = shop.app.extensions["provider"].settings
+    monkeypatch.setenv("STORAGE_PATH", str(settings.storage.sqlite_path))
+    monkeypatch.setenv("NETWORK_URL", dev_chain.url)
+    monkeypatch.setenv("ADDRESS_FILE", str(dev_chain.address_file))
+    assert cli(["audit", "verify"]) == 0 and "one unbroken chain" in capsys.readouterr().out
+    assert cli(["audit", "export", "--did", asset.did]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["action"] for line in lines].count("download") == 3
+
+    downloads = [e["seq"] for e in trail_of(shop).entries(did=asset.did) if e["action"] == "download"]
+    with sqlite3.connect(settings.storage.sqlite_path) as raw:
+        raw.execute("UPDATE audit_entry SET details = ? WHERE seq = ?", ('{"bytes": 1, "complete": true}', downloads[0]))
+    assert cli(["audit", "verify"]) == 1
+    assert f"entry {downloads[0]}: its content was changed" in capsys.readouterr().out
+    with sqlite3.connect(settings.storage.sqlite_path) as raw:
+        raw.execute("DELETE FROM audit_entry WHERE seq = ?", (downloads[1],))
+    assert cli(["audit", "verify"]) == 1
+    assert f"entries {downloads[1]}..{downloads[1]} were removed" in capsys.readouterr().out
+
+
+def audit_request(shop, account, did, nonce=None, signer=None):
+    nonce = nonce or shop.nonce(account)
+    return shop.client.get("/api/services/auditTrail", query_string={
+        "did": did, "address": account.address, "nonce": nonce,
+        "signature": sign(signer or account, f"{account.address}{did}{nonce}")})
+
+
+def test_only_the_publisher_reads_its_assets_trail(shop, dev_chain, origin):  # noqa: F811
+    consumer, publisher, stranger = dev_chain.consumer, dev_chain.publisher_account, dev_chain.accounts[3]
+    asset = shop.publish([url_file(origin)])
+    shop.download(asset, consumer, shop.order(asset, consumer))
+    nonce = shop.nonce(publisher)
+    reply = audit_request(shop, publisher, asset.did, nonce)
+    assert reply.status_code == 200 and reply.get_json()["did"] == asset.did
+    assert "download" in [e["action"] for e in reply.get_json()["entries"]]
+    assert audit_request(shop, publisher, asset.did, nonce).status_code == 400  # the nonce is spent
+    assert audit_request(shop, stranger, asset.did).status_code == 403  # signs as itself: not the owner
+    forged = audit_request(shop, publisher, asset.did, signer=stranger)  # claims to be the publisher
+    assert forged.status_code == 400
+    assert "entries" not in json.dumps(forged.get_json())
+
+
+def test_client_addresses_may_be_kept_as_hashes_only(make_app, dev_chain, origin, publisher):  # noqa: F811
+    app = make_app(AUDIT_HASH_CLIENT_ADDRESSES="true")
+    shop = Shop(dev_chain, publisher, app.test_client())
+    asset = shop.publish([url_file(origin)])
+    shop.initialize(asset, dev_chain.consumer)
+    entry = app.extensions["provider"].audit.entries(did=asset.did)[-1]
+    assert entry["client"].startswith("sha256:") and "127.0.0.1" not in json.dumps(entry)
+
+
+def test_pruning_to_the_retention_keeps_the_rest_verifiable(tmp_path):
+    trail = AuditTrail(Database(tmp_path / "a.db"), retention_seconds=100, prune_every=10 ** 9)
+    token = client_var.set("10.0.0.1")
+    try:
+        for i in range(12):
+            trail.record("fileinfo", did=f"did:op:{i}")
+    finally:
+        client_var.reset(token)
+    with sqlite3.connect(tmp_path / "a.db") as raw:  # the first three are past the retention
+        raw.execute("UPDATE audit_entry SET at = at - 1000 WHERE seq <= 3")
+    assert trail.verify() != []  # (moving them in time was an edit, found as such)
+    trail.prune()
+    remaining = trail.entries()
+    assert [e["seq"] for e in remaining] == list(range(4, 13))
+    assert trail.verify() == []  # the chain starts from the last pruned entry's hash
+    trail.record("fileinfo", did="did:op:new")
+    assert trail.verify() == [] and trail.entries()[-1]["seq"] == 13
+
+
+def test_compute_actions_and_result_reads_are_recorded(lab):
+    from tests.integration.test_compute import raw_algorithm
+
+    dataset = lab.publish_dataset(raw=True)
+    (tx,), _ = lab.order_all([dataset], None)
+    job_id = lab.start(dataset, tx, raw_algorithm("open('/data/outputs/o', 'w').write('1234')")).get_json()[0]["jobId"]
+    final = lab.wait(job_id)
+    output = next(r for r in final["results"] if r["type"] == "output")
+    assert lab.result(job_id, output["index"]).data == b"1234"
+    stranger = lab.chain.accounts[3]
+    assert lab.result(job_id, output["index"], account=stranger).status_code == 404
+    entries = lab.client.application.extensions["provider"].audit.entries(did=dataset["id"])
+    actions = [(e["action"], e["outcome"]) for e in entries]
+    assert actions[:3] == [("compute.initialize", "ok"), ("order", "ok"), ("compute.start", "ok")]
+    started = entries[2]
+    assert started["details"]["jobId"] == job_id and started["address"] == lab.consumer.address
+    reads = [e for e in entries if e["action"] == "compute.result"]
+    assert [(e["outcome"], e["address"]) for e in reads] == [("ok", lab.consumer.address), ("refused", stranger.address)]
+    assert reads[0]["details"]["bytes"] == 4 and reads[0]["details"]["complete"] is True
