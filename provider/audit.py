@@ -21,6 +21,16 @@ from provider.validation import address_field, integer_field, require
 MAX_ENTRIES = 1000
 
 
+def publisher_of(asset) -> str:
+    """The asset's publisher: its NFT's owner, read from the chain (the index may lag a transfer)."""
+    nft = (asset.ddo.get("nft") or {}).get("address") or asset.ddo.get("nftAddress")
+    chain = asset.chain
+    try:
+        return chain.call(chain.contract("ERC721Template", nft).functions.ownerOf(1).call)
+    except (Web3Exception, ValueError):
+        raise DependencyUnavailable("The asset's owner could not be read from the chain.") from None
+
+
 class PublisherAudit:
     def __init__(self, access: AccessService, authenticator: RequestAuthenticator, trail: AuditTrail):
         self.access = access
@@ -28,12 +38,7 @@ class PublisherAudit:
         self.trail = trail
 
     def owner_of(self, asset) -> str:
-        nft = (asset.ddo.get("nft") or {}).get("address") or asset.ddo.get("nftAddress")
-        chain = asset.chain
-        try:
-            return chain.call(chain.contract("ERC721Template", nft).functions.ownerOf(1).call)
-        except (Web3Exception, ValueError):
-            raise DependencyUnavailable("The asset's owner could not be read from the chain.") from None
+        return publisher_of(asset)
 
     def entries(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
         require(params, "did", "address")

@@ -11,6 +11,7 @@
     ocean-provider receipt show JOB | chain  a stored receipt; the provider's receipt chain, checked
     ocean-provider audit export [--did D] [--since T] [--format jsonl]   the audit trail
     ocean-provider audit verify              an edited or removed audit entry is found
+    ocean-provider review list|show JOB|release JOB|reject JOB [--reason R]   held outputs
 
 Operator commands read the same settings as the server (config.ini, then the environment) and
 work on the same store, so they see what the running provider sees. Add --json for machines.
@@ -303,6 +304,16 @@ def parser() -> argparse.ArgumentParser:
     audit_actions.add_parser("verify", help="check the hash chain: edited or removed entries")
     audit.set_defaults(handler=cmd_audit)
 
+    review = commands.add_parser("review", help="outputs held for review: list, show, release, reject")
+    review_actions = review.add_subparsers(dest="action", required=True)
+    review_actions.add_parser("list").add_argument("--json", action="store_true")
+    review_actions.add_parser("show").add_argument("job")
+    review_actions.add_parser("release").add_argument("job")
+    reject = review_actions.add_parser("reject")
+    reject.add_argument("job")
+    reject.add_argument("--reason", help="why, recorded in the audit trail and the receipt")
+    review.set_defaults(handler=cmd_review)
+
     pod = commands.add_parser("pod", help="entry points of the compute fetch and publish pods")
     pod.add_argument("phase", choices=["fetch", "publish"])
     pod.add_argument("--provider", required=True, help="the provider's internal URL")
@@ -372,6 +383,39 @@ def cmd_audit(args) -> int:
             since = datetime.fromisoformat(args.since.replace("Z", "+00:00")).timestamp()
     for entry in trail.entries(did=args.did, since=since):
         print(json.dumps(entry, sort_keys=True))
+    return 0
+
+
+def cmd_review(args) -> int:
+    from provider.compute import status as st
+    from provider.compute.review import held_view
+
+    services = _services()
+    if services.review is None:
+        print("compute is disabled (COMPUTE_ENABLED=false)", file=sys.stderr)
+        return 1
+    jobs = services.compute.jobs
+    if args.action == "list":
+        held = [held_view(j) for j in jobs.with_status([st.RESULTS_HELD])]
+        if args.json:
+            print(json.dumps(held, indent=2))
+        else:
+            print(_table([[h["jobId"], h["did"], h["owner"], len([r for r in h["results"] if r["type"] == "output"]),
+                           sum(r["filesize"] for r in h["results"] if r["type"] == "output")] for h in held],
+                         ["JOB", "DATASET", "OWNER", "OUTPUTS", "BYTES"]))
+        return 0
+    job = _job_or_exit(services, args.job)
+    if job is None:
+        return 1
+    if job.status != st.RESULTS_HELD:
+        print(f"job {job.job_id} is not held for review: {st.text(job.status).strip()}", file=sys.stderr)
+        return 1
+    if args.action == "show":
+        print(json.dumps(held_view(job), indent=2))
+        return 0
+    decided = services.review.apply(job, args.action, "operator", getattr(args, "reason", None) or "")
+    done = "released" if args.action == "release" else "rejected"
+    print(f"job {job.job_id}: {done} ({decided['statusText'].strip()})")
     return 0
 
 

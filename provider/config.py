@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from provider.chain.contracts import bundled_address_file
 from provider.compute.environments import Environment, load_environments
+from provider.compute.output_gate import REVIEW_MODES, OutputPolicy
 from provider.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +80,10 @@ _ENV: dict[tuple[str, str], str] = {
     ("compute", "enabled"): "COMPUTE_ENABLED",
     ("compute", "unsafe_no_cgroups"): "COMPUTE_UNSAFE_NO_CGROUPS",
     ("compute", "free_requires_order"): "COMPUTE_FREE_REQUIRES_ORDER",
+    ("compute", "output_max_bytes"): "COMPUTE_OUTPUT_MAX_BYTES",
+    ("compute", "output_max_files"): "COMPUTE_OUTPUT_MAX_FILES",
+    ("compute", "output_allowed_types"): "COMPUTE_OUTPUT_ALLOWED_TYPES",
+    ("compute", "output_review"): "COMPUTE_OUTPUT_REVIEW",
     ("compute.kubernetes", "namespace"): "K8S_NAMESPACE",
     ("compute.kubernetes", "provider_image"): "K8S_PROVIDER_IMAGE",
     ("compute.kubernetes", "internal_url"): "K8S_INTERNAL_URL",
@@ -184,6 +189,7 @@ class ComputeSettings:
     environments: tuple[Environment, ...] = ()
     unsafe_no_cgroups: bool = False  # run jobs even where the host cannot isolate them (loudly logged)
     free_requires_order: bool = True  # a free job (ocean.js 8) still needs an order for each dataset
+    output_policy: OutputPolicy = field(default_factory=OutputPolicy)  # defaults of the output gate
     kubernetes: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def environment(self, env_id: str) -> Environment | None:
@@ -535,8 +541,25 @@ def _compute_settings(raw, parser) -> ComputeSettings:
         environments=load_environments(parser),
         unsafe_no_cgroups=raw.flag("compute", "unsafe_no_cgroups"),
         free_requires_order=raw.flag("compute", "free_requires_order"),
+        output_policy=_output_policy(raw),
         kubernetes=_cluster_settings(raw),
     )
+
+
+def _output_policy(raw) -> OutputPolicy:
+    def count(key: str) -> int | None:
+        text = raw.text("compute", key)
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ConfigurationError(f"{key} must be a whole number of bytes or files")
+        return int(text)
+
+    types = raw.text("compute", "output_allowed_types")
+    review = raw.choice("compute", "output_review", REVIEW_MODES)
+    return OutputPolicy(count("output_max_bytes"), count("output_max_files"),
+                        tuple(t.strip().lower().lstrip(".") for t in types.split(",") if t.strip()) if types else None,
+                        review)
 
 
 def _cluster_settings(raw):

@@ -177,6 +177,31 @@ def document(version: str) -> dict[str, Any]:
                     _query("since", {"type": "integer", "minimum": 0}, description="Unix time"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
             security=True)},
+        "/api/services/heldResults": {"get": _operation(
+            "Jobs on one of the publisher's datasets whose outputs wait for its review", "heldResults", "review",
+            {"200": _json({"type": "array", "items": {"type": "object"}}, "Held jobs and their results"),
+             **BAD, **FORBIDDEN, **NOT_FOUND, **UNAVAILABLE},
+            params=[_query("did", DID, True), _query("address", ADDRESS, True, "The dataset's publisher"),
+                    _query("nonce", NONCE), _query("signature", SIGNATURE, description="Message: address + did")],
+            security=True)},
+        "/api/services/heldResult": {"get": _operation(
+            "One result of a held job, for the publisher to review", "heldResult", "review",
+            {"200": {"description": "The result's bytes", "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}}, **BAD, **FORBIDDEN, **NOT_FOUND, **UNAVAILABLE},
+            params=[_query("address", ADDRESS, True), _query("jobId", {"type": "string"}, True),
+                    _query("index", {"type": "integer", "minimum": 0}, True), _query("nonce", NONCE),
+                    _query("signature", SIGNATURE, description="Message: address + jobId + index")],
+            security=True)},
+        "/api/services/reviewResults": {"post": _operation(
+            "Release or reject a held job's outputs", "reviewResults", "review",
+            {"200": _json({"type": "object"}, "The job after the decision"), **BAD, **FORBIDDEN, **NOT_FOUND,
+             **UNAVAILABLE},
+            body=_json_body({"address": ADDRESS, "jobId": {"type": "string"},
+                             "decision": {"type": "string", "enum": ["release", "reject"]},
+                             "reason": {"type": "string", "maxLength": 500}, "nonce": NONCE,
+                             "signature": dict(SIGNATURE, description="Message: address + jobId + decision")},
+                            ["address", "jobId", "decision"]),
+            security=True)},
         "/api/services/computeEnvironments/node": {"get": _operation(
             "Compute environments, Ocean Node form (ocean.js 8 is pointed here by the root it reads)",
             "nodeComputeEnvironments", "compute",

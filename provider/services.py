@@ -27,6 +27,7 @@ from provider.compute.pipeline import Provisioner
 from provider.compute.priced import PricedComputeService
 from provider.compute.service import ComputeService
 from provider.compute.receipts import ReceiptStore
+from provider.compute.review import OutputReview
 from provider.compute.settlement import Settlement
 from provider.chain.outbox import TransactionOutbox
 from provider.config import Settings
@@ -65,6 +66,7 @@ class ProviderServices:
     publishing: PublishingValidator
     audit: AuditTrail
     publisher_audit: PublisherAudit
+    review: OutputReview | None
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -170,6 +172,7 @@ def build_services(settings: Settings) -> ProviderServices:
         decryptor=decryptor,
         audit=audit,
         publisher_audit=PublisherAudit(access, authenticator, audit),
+        review=OutputReview(compute) if compute is not None else None,
         access=access,
         compute=compute,
         priced=priced,

@@ -42,6 +42,9 @@ SIGNED_ACTIONS: dict[str, SignedAction] = {
     "computeResult": SignedAction("GET /api/services/computeResult", ("consumerAddress", "jobId", "index")),
     "computeStreamableLogs": SignedAction("GET /api/services/computeStreamableLogs", ("consumerAddress", "jobId")),
     "auditTrail": SignedAction("GET /api/services/auditTrail", ("address", "did")),
+    "heldResults": SignedAction("GET /api/services/heldResults", ("address", "did")),
+    "heldResult": SignedAction("GET /api/services/heldResult", ("address", "jobId", "index")),
+    "reviewResults": SignedAction("POST /api/services/reviewResults", ("address", "jobId", "decision")),
 }
 
 

@@ -21,6 +21,7 @@ import time
 from provider.compute import status as st
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job, JobStore
+from provider.compute.output_gate import OutputPolicy, gate
 from provider.compute.pipeline import JobPaths
 from provider.compute.scheduling import (
     GIB, STOPPED_BEFORE_START, admit, assign_gpus, expired_in_queue, held_resources, stopped_while_queued,
@@ -144,7 +145,9 @@ class JobEngine(TickingEngine):
     # ---- shared --------------------------------------------------------------------------
 
     def _finish(self, job_id: str, status: int, **changes) -> None:
-        if self.settlement is not None:
+        if status == st.FINISHED:
+            status, changes = self._gated(job_id, changes)
+        if self.settlement is not None and status != st.RESULTS_HELD:
             # a classic job's receipt is in its results the moment it shows its final status
             changes = self.settlement.with_receipt(job_id, status, changes)
         self.store.update(job_id, status=status, phase_deadline=None, runner=None, **changes)
@@ -152,6 +155,24 @@ class JobEngine(TickingEngine):
         if self.settlement is not None:  # settle it on the next tick, which comes at once
             self.settlement.due()
             self._wake.set()
+
+    def _gated(self, job_id: str, changes: dict) -> tuple[int, dict]:
+        """The output gate on a job whose algorithm finished: released, withheld or held."""
+        job = self.store.get(job_id)
+        policy = (job.spec or {}).get("outputPolicy") if job else None
+        if policy is None:
+            return st.FINISHED, changes
+        results = changes.get("results", job.results) or []
+        status, reason = gate(OutputPolicy.from_json(policy),
+                              [(r["filename"], r["filesize"]) for r in results if r["type"] == "output"])
+        if status == st.RESULTS_HELD and not any(r["type"] in ("output", "algorithmLog") and r["filesize"]
+                                                 for r in results):
+            status = st.FINISHED  # nothing the algorithm made: nothing to review
+        if reason:
+            changes = {**changes, "error": reason}
+        if status == st.RESULTS_HELD:
+            changes = {**changes, "date_finished": None}
+        return status, changes
 
     def _expiry_of(self, env_id: str) -> int:
         env = self.environment(env_id)

@@ -98,6 +98,8 @@ def build_receipt(*, job, provider: str, chain_id: int, provisioned: dict[str, A
         "outputs": [{"name": o["name"], "sha256": o["sha256"], "size": str(o["size"])} for o in outputs],
         "logs": [{"name": entry["name"], "sha256": entry["sha256"]} for entry in logs],
         "payment": payment,
+        "outputPolicy": spec.get("outputPolicy"),
+        "review": spec.get("review"),
         "previous": previous,
     }
     body["digests"] = _digests(body)

@@ -26,6 +26,7 @@ from provider.compute.environments import Environment, compute_fee
 from provider.compute.interfaces import ComputeEngine
 from provider.compute.jobs import AgreementInUse, Job, JobStore
 from provider.compute.node_view import is_node_job, job_view, node_results
+from provider.compute.output_gate import combined, readable
 from provider.compute.pipeline import open_result
 from provider.compute.validation import (
     WorkflowError,
@@ -37,6 +38,7 @@ from provider.config import Settings
 from provider.errors import (
     DependencyUnavailable,
     InvalidRequest,
+    NotAuthorized,
     NotFound,
     ProviderError,
     ValidationError,
@@ -419,6 +421,8 @@ class ComputeService:
             "container": {k: algorithm.container.get(k) for k in ("entrypoint", "image", "tag", "checksum")},
             "runtime": runtime.commands,
             "network": all(bool((i.service.get("compute") or {}).get("allowNetworkAccess")) for i in inputs),
+            "outputPolicy": combined([(i.service.get("compute") or {}).get("outputPolicy") for i in inputs],
+                                     self.settings.compute.output_policy).as_json(),
         }
         return Job(
             job_id=uuid.uuid4().hex, owner=to_checksum_address(consumer), did=inputs[0].asset.did,
@@ -544,6 +548,9 @@ class ComputeService:
         if index >= len(results):
             raise NotFound("No result with that index for this job.")
         entry = results[index]
+        if not readable(job.status, entry["type"], job.spec.get("outputPolicy")):
+            raise NotAuthorized("This job's results are held by the publisher's output policy: "
+                                f"{st.text(job.status).strip().lower()}.")
         wanted = plan_range(client_range, entry["filesize"]) if client_range else None
         try:
             handle = open_result(self.engine.paths(job.job_id), entry)
@@ -564,6 +571,9 @@ class ComputeService:
         """The algorithm's output as it is written, until the job leaves the running phases."""
         with self._job_action("compute.logs", params) as entry:
             job = self._authorized_job("computeStreamableLogs", params, auth_token, viewers=True)
+            if (job.spec.get("outputPolicy") or {}).get("review") == "manual":
+                raise NotAuthorized("The publisher reviews this job's outputs before they leave: its algorithm's "
+                                    "log is read once they are released.")
             return entry.counting(self.follow_logs(job.job_id, poll))
 
     def follow_logs(self, job_id: str, poll: float = 0.5, *, follow: bool = True) -> Iterator[bytes]:

@@ -129,6 +129,15 @@ class Settlement:
             return
         self._last = now
         self.release_orphans(now)
+        for job in self.store.with_status([st.RESULTS_HELD]):  # its run is paid for, whatever the review says
+            payment = (job.spec or {}).get("payment")
+            if is_node_job(job) and payment and not (payment.get("claimTx") or payment.get("cancelTx")):
+                try:
+                    spec = json.loads(json.dumps(job.spec))
+                    if self._pay(job, spec, spec["payment"]):
+                        self.store.update(job.job_id, spec=spec)
+                except (ProviderError, OSError) as exc:
+                    log.warning("job %s: claim deferred: %s", job.job_id, getattr(exc, "user_message", exc))
         for job in self.store.with_status(st.TERMINAL):
             if self.settled(job):
                 continue

@@ -16,8 +16,10 @@ ALGORITHM_PROVISIONING_FAILED = 32
 RUNNING = 40
 RUN_FAILED = 41
 DISK_QUOTA_EXCEEDED = 42
+RESULTS_HELD = 51        # finished; its outputs wait for the publisher's review
 PUBLISHING = 60
 PUBLISH_FAILED = 62
+OUTPUTS_WITHHELD = 63    # outputs outside the publisher's output policy, or rejected at review
 FINISHED = 70
 
 TEXTS = {
@@ -30,8 +32,10 @@ TEXTS = {
     RUNNING: "Running algorithm ",
     RUN_FAILED: "Failed to run algorithm",
     DISK_QUOTA_EXCEEDED: "Error: disk quota exceeded",
+    RESULTS_HELD: "Results held for review",
     PUBLISHING: "Publishing results",
     PUBLISH_FAILED: "Failed to upload results to storage",
+    OUTPUTS_WITHHELD: "Results withheld by the output policy",
     FINISHED: "Job finished",
 }
 
@@ -41,7 +45,7 @@ SETTLING = 71
 NODE_TEXTS = {**TEXTS, QUEUED: "Job queued", PROVISIONED: "Provisioning data", SETTLING: "Job settling"}
 
 TERMINAL = {EXPIRED_IN_QUEUE, DATA_PROVISIONING_FAILED, ALGORITHM_PROVISIONING_FAILED, RUN_FAILED, DISK_QUOTA_EXCEEDED,
-            PUBLISH_FAILED, FINISHED}
+            PUBLISH_FAILED, OUTPUTS_WITHHELD, FINISHED}
 ACTIVE = {CONFIGURING, PROVISIONED, RUNNING, PUBLISHING}  # a process is working on the job
 
 

@@ -103,3 +103,32 @@ def validateContainer():
     if code:
         raise InvalidRequest(code)
     return jsonify(container)
+
+
+# ---- the publisher's review of held outputs (the output gate's `review: manual`) -------------
+
+def _review():
+    _compute()
+    return services().review
+
+
+@bp.get("/heldResults")
+def heldResults():
+    return jsonify(_review().held(request_data(), auth_token()))
+
+
+@bp.get("/heldResult")
+def heldResult():
+    chunks, filename, size = _review().preview(request_data(), auth_token())
+    try:
+        disposition = attachment_disposition(filename)
+    except InvalidRequest:
+        chunks.close()
+        raise
+    return Response(chunks, headers={"Content-Disposition": disposition, "Content-Type": "application/octet-stream",
+                                     "Content-Length": str(size)}, direct_passthrough=True)
+
+
+@bp.post("/reviewResults")
+def reviewResults():
+    return jsonify(_review().decide(json_body(), auth_token()))

@@ -16,7 +16,8 @@ ENTRY_POINTS = ("provider.cli", "provider.wsgi", "provider.gunicorn_conf", "prov
 ROUTES = ("provider.app", "provider.routes")
 SERVICES = ("provider.services", "provider.health", "provider.access.service", "provider.compute.service",
             "provider.ddo.decrypt", "provider.auth.service", "provider.node",
-            "provider.ddo.publish", "provider.compute.priced", "provider.audit")
+            "provider.ddo.publish", "provider.compute.priced", "provider.audit",
+            "provider.compute.review")
 
 
 def module_name(path: Path) -> str:
