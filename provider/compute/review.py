@@ -92,6 +92,10 @@ class OutputReview:
         else:
             changes.update(status=st.OUTPUTS_WITHHELD,
                            error="results rejected at the publisher's review" + (f": {reason}" if reason else ""))
+        settlement = getattr(self.compute.engine, "settlement", None)
+        if settlement is not None:  # the receipt, naming the decision, comes with the final status
+            status = changes.pop("status")
+            changes = dict(settlement.with_receipt(job.job_id, status, changes), status=status)
         if not self.compute.jobs.update(job.job_id, expect_status=st.RESULTS_HELD, **changes):
             raise InvalidRequest("The job was decided on meanwhile.")
         self.compute.audit.record(f"review.{decision}", did=job.did, address=by, jobId=job.job_id, reason=reason or None)

@@ -108,13 +108,14 @@ class Lab:
                 "containerSectionChecksum": container_section_checksum(container or CONTAINER)}
 
     def publish_dataset(self, trusted=(), publishers=(), raw=False, network=False, path="/files/data.csv",
-                        credentials=None):
+                        credentials=None, output_policy=None):
         nft, dt = self.publisher.create_nft_with_datatoken(self.chain.publisher_account)
         ddo = self.publisher.make_ddo(
             nft, dt, [{"type": "url", "url": self.origin.url + path, "method": "GET"}], credentials=credentials,
             service_type="compute", compute={"allowRawAlgorithm": raw, "allowNetworkAccess": network,
                                              "publisherTrustedAlgorithms": list(trusted),
-                                             "publisherTrustedAlgorithmPublishers": list(publishers)})
+                                             "publisherTrustedAlgorithmPublishers": list(publishers),
+                                             **({"outputPolicy": output_policy} if output_policy else {})})
         self.publisher.set_metadata(self.chain.publisher_account, nft, ddo, 2)
         mint(self.chain.w3, self.chain.publisher_account, dt, self.consumer.address)
         return ddo
