@@ -279,7 +279,10 @@ async function computeFlow (publisher, consumer, now) {
   const streamed = await readAll(await ProviderInstance.getComputeResult(providerUrl, consumer, paid.jobId, outputsIndex))
   const resumed = await readAll(await ProviderInstance.getComputeResult(providerUrl, consumer, paid.jobId, outputsIndex, 512))
   const members = tarMembers(tar)
-  step('paid_job', { status: paidDone.status, results: paidDone.results.map((r) => r.filename),
+  const receiptIndex = paidDone.results.find((r) => r.type === 'receipt').index
+  const receipt = await (await fetch(await ProviderInstance.getComputeResultUrl(providerUrl, consumer, paid.jobId,
+    receiptIndex))).text()
+  step('paid_job', { receipt, outputText: members['outputs/result.json'].toString(), status: paidDone.status, results: paidDone.results.map((r) => r.filename),
     output: JSON.parse(members['outputs/result.json'].toString()), streamed: streamed.equals(tar),
     resumed: resumed.equals(tar.subarray(512)), cost: paidDone.payment.cost, claimTx: Boolean(paidDone.payment.claimTx),
     metadata: paidDone.metadata, funds: { before, locked, after: await funds() } })

@@ -122,6 +122,8 @@ logs = ocean.compute.compute_job_result_logs(cddo, compute_service, job_id, cons
 step("job_algorithm_log", [part.decode() for part in logs])
 first = ocean.compute.result(cddo, compute_service, job_id, 0, consumer)
 step("job_result_0_bytes", len(first))
+receipt = ocean.compute.compute_job_result_logs(cddo, compute_service, job_id, consumer, "receipt")
+step("job_receipt", [part.decode() for part in receipt])
 
 # ---- a second job with the same compute inputs (ocean.py's documented reuse) ---------------
 used_order = order_and_start.last_inputs[0].transfer_tx_id

@@ -8,6 +8,7 @@ import shutil
 import pytest
 import requests
 
+from provider.compute.receipts import verify
 from tests.clients.conftest import CLIENTS, DATA, flow_env, run_client
 
 RELEASES = {"8.6.2": (1, 2), "8.0.0": (7, 9)}  # their own accounts: no shared nonces
@@ -38,6 +39,10 @@ def assert_compute_flow(result: dict, dev_chain) -> None:
     assert paid["output"] == {"files": 1, "lines": DATA.count("\n")}  # the algorithm's answer, from outputs.tar
     assert paid["streamed"] is True and paid["resumed"] is True  # getComputeResult, from 0 and from byte 512
     assert paid["metadata"] == {"name": "ocean.js 8 paid job"} and paid["claimTx"] is True
+    receipt = json.loads(paid["receipt"])  # signed, naming the claim and the output ocean.js got
+    assert verify(receipt, signer=dev_chain.provider_account.address) == []
+    assert receipt["receipt"]["payment"]["cost"] == paid["cost"]
+    assert [o["sha256"] for o in receipt["receipt"]["outputs"]] == [hashlib.sha256(paid["outputText"].encode()).hexdigest()]
     billed = int(per_minute * 10 ** 18)  # ran a few seconds: the environment's minimum, one minute
     assert int(paid["cost"]) == billed
     funds = paid["funds"]

@@ -1,7 +1,10 @@
 """ocean.py 3.1.2, unchanged, publishes, resolves, orders, downloads and computes here."""
+import hashlib
 import json
 
 import pytest
+
+from provider.compute.receipts import verify
 
 from tests.clients.conftest import CLIENTS, DATA, flow_env, run_client
 
@@ -30,6 +33,11 @@ def test_ocean_py_end_to_end(ocean_py, client_stack, dev_chain, tmp_path):
     assert [json.loads(out) for out in result["job_output"]] == [{"files": 1, "lines": 4}]
     assert "read 1 file(s), 4 line(s)" in result["job_algorithm_log"][0]
     assert result["job_result_0_bytes"] > 0
+    # the job's receipt, as ocean.py fetched it: signed by the provider, naming the output it got
+    [receipt] = [json.loads(text) for text in result["job_receipt"]]
+    assert verify(receipt, signer=dev_chain.provider_account.address) == []
+    assert [o["sha256"] for o in receipt["receipt"]["outputs"]] == [
+        hashlib.sha256(result["job_output"][0].encode()).hexdigest()]
     # a second job from the same ComputeInputs: initializeCompute offered the used order only with
     # a fresh fee, so ocean.py reused it (a new agreement) instead of sending it as it was
     assert result["reused_inputs_job"] == {"status": 70, "new_order": True}

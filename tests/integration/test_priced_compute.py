@@ -219,7 +219,8 @@ def test_a_paid_job_locks_its_maximum_and_the_claim_is_what_it_ran(node_lab, dev
     # the algorithm ran well under a minute: billed the environment's minimum, 60 s at 2 per minute
     assert full["payment"]["cost"] == str(2 * TOKENS)
     assert escrow.funds(lab.consumer.address, lab.token) == (available_before - 2 * TOKENS, locked_before)
-    assert escrow.locks(lab.token, lab.consumer.address) == []
+    assert not escrow.holds(int(lab.app.extensions["provider"].compute.jobs.get(job["jobId"]).spec["payment"]["lockId"]),
+                            lab.token, lab.consumer.address)
 
     assert [r["filename"] for r in full["results"]] == ["configuration.log", "algorithm.log", "outputs.tar",
                                                         "publish.log", "receipt.json"]
@@ -298,7 +299,9 @@ def test_a_job_that_expires_in_the_queue_pays_nothing(node_lab):
         assert stop.status_code == 200 and stop.get_json()[0]["stopRequested"] is True
     for reply in long_running:
         lab.wait_node(reply[0]["jobId"])
-    assert escrow.locks(lab.token, lab.consumer.address) == []
+    jobs = lab.app.extensions["provider"].compute.jobs
+    for job_id in [waiting["jobId"]] + [reply[0]["jobId"] for reply in long_running]:
+        assert not escrow.holds(int(jobs.get(job_id).spec["payment"]["lockId"]), lab.token, lab.consumer.address)
     assert escrow.funds(lab.consumer.address, lab.token)[0] >= available - 2 * 2 * TOKENS
 
 
