@@ -363,11 +363,10 @@ def cmd_receipt(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from provider.config import load_settings
-    from provider.stores.audit import AuditTrail
-    from provider.stores.sqlite import Database
-
-    trail = AuditTrail(Database(load_settings().storage.sqlite_path))
+    trail = _services().audit  # the store the provider writes to (SQLite, or Redis when shared)
+    if trail.log is None:
+        print("the audit trail is disabled (AUDIT_ENABLED=false)", file=sys.stderr)
+        return 1
     if args.action == "verify":
         problems = trail.verify()
         for problem in problems:

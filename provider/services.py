@@ -40,7 +40,7 @@ from provider.stores.ratecounters import MemoryRateCounter, RedisRateCounter
 from provider.stores.nonces import NonceStore, RedisNonceStore, SqliteNonceStore
 from provider.stores.revocations import RedisRevocationStore, RevocationStore, SqliteRevocationStore
 from provider.audit import PublisherAudit
-from provider.stores.audit import AuditTrail
+from provider.stores.audit import AuditTrail, RedisAuditLog, SqliteAuditLog
 from provider.stores.leases import Leases
 from provider.stores.sqlite import Database
 from provider.supervisor import engine_is_supervised
@@ -123,9 +123,9 @@ def build_services(settings: Settings) -> ProviderServices:
     nonces: NonceStore
     revocations: RevocationStore
     if settings.storage.redis_url:
-        client = redis.Redis.from_url(settings.storage.redis_url, socket_timeout=5)
-        nonces, revocations = RedisNonceStore(client), RedisRevocationStore(client)
-        rate_counter = RedisRateCounter(client)
+        redis_client = redis.Redis.from_url(settings.storage.redis_url, socket_timeout=5)
+        nonces, revocations = RedisNonceStore(redis_client), RedisRevocationStore(redis_client)
+        rate_counter = RedisRateCounter(redis_client)
     else:
         nonces, revocations = SqliteNonceStore(db), SqliteRevocationStore(db)
         rate_counter = MemoryRateCounter()
@@ -158,7 +158,10 @@ def build_services(settings: Settings) -> ProviderServices:
         engine.settlement = Settlement(settings.compute, jobs, chains, outbox, engine.paths, fetcher=fetcher,
                                        upload_deadline=settings.compute.publish_timeout,
                                        receipts=ReceiptStore(db))
-    audit = AuditTrail(db if settings.audit.enabled else None,
+    audit_log = None
+    if settings.audit.enabled:
+        audit_log = RedisAuditLog(redis_client) if settings.storage.redis_url else SqliteAuditLog(db)
+    audit = AuditTrail(audit_log,
                        hash_clients=settings.audit.hash_client_addresses,
                        salt=hashlib.sha256(b"audit-client:" + settings.universal_private_key.encode()).hexdigest(),
                        retention_seconds=settings.audit.retention_days * 86400)

@@ -1,7 +1,9 @@
 """The publisher's audit trail: an append-only, hash-chained log of every action on the assets
 this provider serves (SQLite, in the provider's database; several processes append to one chain).
 
-Each entry: time, action, DID, address, client (IP, or its salted hash), request id, outcome
+Kept in SQLite (`SqliteAuditLog`, the provider's database) or, when several provider hosts
+share state (`REDIS_CONNECTION`, as nonces do), in Redis (`RedisAuditLog`); one contract test
+runs against both. Each entry: time, action, DID, address, client (IP, or its salted hash), request id, outcome
 (`ok` or `refused`), the reason of a refusal, and details (bytes sent, order, job). Its `hash`
 is sha256 over the previous entry's hash and the RFC 8785 canonical JSON of its own fields, so
 an edited or removed entry breaks every hash after it (`verify`). Entries older than the
@@ -21,7 +23,9 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol
+
+import redis
 
 from provider.crypto.canonical import canonical_bytes
 from provider.errors import ProviderError
@@ -100,14 +104,145 @@ class Action:
         return False
 
 
-class AuditTrail:
-    def __init__(self, db: Database | None, *, hash_clients: bool = False, salt: str = "",
-                 retention_seconds: float = 365 * 86400, prune_every: int = 1000):
+class AuditLog(Protocol):
+    """Where entries are kept: appended in one chain by every process, read in order."""
+
+    def append(self, entry: dict[str, Any], prune_before: float | None) -> None:
+        """Give the entry its `seq`, `prev` and `hash` after the last one, atomically across
+        processes; with `prune_before`, also drop entries older than that."""
+
+    def entries(self, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]: ...
+
+    def anchor(self) -> str:
+        """The hash the kept chain starts from (the last pruned entry's, or the genesis)."""
+
+    def prune(self, before: float) -> None: ...
+
+
+class SqliteAuditLog:
+    def __init__(self, db: Database):
         self.db = db
+
+    def append(self, entry: dict[str, Any], prune_before: float | None) -> None:
+        with self.db.write() as conn:
+            last = conn.execute("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone()
+            anchor = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+            entry["seq"] = (last["seq"] + 1) if last else ((anchor["seq"] + 1) if anchor else 1)
+            entry["prev"] = last["hash"] if last else (anchor["hash"] if anchor else GENESIS)
+            entry["hash"] = entry_hash(entry["prev"], entry)
+            conn.execute("INSERT INTO audit_entry(seq, at, action, did, address, client, request_id, outcome,"
+                         " reason, details, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (entry["seq"], entry["at"], entry["action"], entry["did"], entry["address"], entry["client"],
+                          entry["request_id"], entry["outcome"], entry["reason"], json.dumps(entry["details"]),
+                          entry["prev"], entry["hash"]))
+            if prune_before is not None:
+                self._prune(conn, prune_before)
+
+    def prune(self, before: float) -> None:
+        with self.db.write() as conn:
+            self._prune(conn, before)
+
+    @staticmethod
+    def _prune(conn, before: float) -> None:
+        cut = conn.execute("SELECT seq, hash FROM audit_entry WHERE at < ? ORDER BY seq DESC LIMIT 1",
+                           (before,)).fetchone()
+        if cut is None:
+            return
+        conn.execute("INSERT INTO audit_anchor(id, seq, hash) VALUES (1, ?, ?) "
+                     "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (cut["seq"], cut["hash"]))
+        conn.execute("DELETE FROM audit_entry WHERE seq <= ?", (cut["seq"],))
+
+    def entries(self, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]:
+        query, args = "SELECT * FROM audit_entry WHERE 1 = 1", []
+        if did:
+            query, args = query + " AND did = ?", args + [did]
+        if since is not None:
+            query, args = query + " AND at >= ?", args + [since]
+        query += " ORDER BY seq"
+        if limit:
+            query, args = query + " LIMIT ?", args + [int(limit)]
+        rows = self.db.read().execute(query, args).fetchall()
+        return [dict(row) | {"details": json.loads(row["details"] or "{}")} for row in rows]
+
+    def anchor(self) -> str:
+        row = self.db.read().execute("SELECT hash FROM audit_anchor WHERE id = 1").fetchone()
+        return row["hash"] if row else GENESIS
+
+
+class RedisAuditLog:
+    """The same chain in Redis, for several provider hosts (what REDIS_CONNECTION shares): a
+    hash of entries by seq, the head (`seq hash`) moved with WATCH/MULTI so two processes never
+    append after the same entry, and per-DID indexes."""
+
+    PREFIX = "ocean_provider:audit:"
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    def _key(self, name: str) -> str:
+        return self.PREFIX + name
+
+    def append(self, entry: dict[str, Any], prune_before: float | None) -> None:
+        head_key = self._key("head")
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(head_key)
+                    head = pipe.get(head_key)
+                    seq, previous = (head.decode().split(" ", 1) if head else ("0", GENESIS))
+                    entry["seq"], entry["prev"] = int(seq) + 1, previous
+                    entry["hash"] = entry_hash(previous, entry)
+                    pipe.multi()
+                    pipe.set(head_key, f"{entry['seq']} {entry['hash']}")
+                    pipe.hset(self._key("entries"), entry["seq"], json.dumps(entry))
+                    pipe.zadd(self._key("order"), {entry["seq"]: entry["seq"]})
+                    if entry.get("did"):
+                        pipe.zadd(self._key("did:" + entry["did"]), {entry["seq"]: entry["seq"]})
+                    pipe.execute()
+                    break
+                except redis.WatchError:
+                    continue  # another process appended first: follow its entry
+        if prune_before is not None:
+            self.prune(prune_before)
+
+    def prune(self, before: float) -> None:
+        cut = None
+        for entry in self.entries():
+            if entry["at"] >= before:
+                break
+            cut = entry
+        if cut is None:
+            return
+        seqs = list(range(int(self.redis.zrange(self._key("order"), 0, 0)[0]), cut["seq"] + 1))
+        pipe = self.redis.pipeline()
+        pipe.set(self._key("anchor"), cut["hash"])
+        pipe.hdel(self._key("entries"), *seqs)
+        pipe.zremrangebyscore(self._key("order"), "-inf", cut["seq"])
+        pipe.execute()
+
+    def entries(self, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]:
+        index = self._key("did:" + did) if did else self._key("order")
+        seqs = [int(s) for s in self.redis.zrange(index, 0, -1)]
+        raw = self.redis.hmget(self._key("entries"), seqs) if seqs else []
+        found = [json.loads(item) for item in raw if item is not None]
+        if since is not None:
+            found = [e for e in found if e["at"] >= since]
+        return found[:limit] if limit else found
+
+    def anchor(self) -> str:
+        value = self.redis.get(self._key("anchor"))
+        return value.decode() if value else GENESIS
+
+
+class AuditTrail:
+    def __init__(self, log: AuditLog | Database | None, *, hash_clients: bool = False, salt: str = "",
+                 retention_seconds: float = 365 * 86400, prune_every: int = 1000):
+        self.log = SqliteAuditLog(log) if isinstance(log, Database) else log
         self.hash_clients = hash_clients
         self.salt = salt
         self.retention_seconds = retention_seconds
         self.prune_every = prune_every
+        self._written = 0
 
     @classmethod
     def disabled(cls) -> "AuditTrail":
@@ -129,57 +264,27 @@ class AuditTrail:
 
     def write(self, action: str, did: str | None, address: str | None, outcome: str, reason: str | None,
               details: dict[str, Any], *, context: tuple[str | None, str | None] | None = None) -> None:
-        if self.db is None:
+        if self.log is None:
             return
         client, request_id = context or (client_var.get(), request_id_var.get())
         entry = {"at": round(time.time(), 3), "action": action, "did": did, "address": address,
                  "client": self._client(client), "request_id": request_id, "outcome": outcome,
                  "reason": reason, "details": json.loads(json.dumps(details, default=str))}
+        self._written += 1
+        prune = entry["at"] - self.retention_seconds if self._written % self.prune_every == 0 else None
         try:
-            with self.db.write() as conn:
-                last = conn.execute("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone()
-                anchor = conn.execute("SELECT hash FROM audit_anchor WHERE id = 1").fetchone()
-                entry["seq"] = (last["seq"] + 1) if last else 1
-                previous = last["hash"] if last else (anchor["hash"] if anchor else GENESIS)
-                digest = entry_hash(previous, entry)
-                conn.execute("INSERT INTO audit_entry(seq, at, action, did, address, client, request_id, outcome,"
-                             " reason, details, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                             (entry["seq"], entry["at"], action, did, address, entry["client"], request_id, outcome,
-                              reason, json.dumps(entry["details"]), previous, digest))
-                if entry["seq"] % self.prune_every == 0:
-                    self._prune(conn, entry["at"] - self.retention_seconds)
+            self.log.append(entry, prune)
         except Exception:  # noqa: BLE001 (the request is answered; the operator sees the failure)
             log.exception("audit entry %s could not be written", action)
 
     def prune(self, now: float | None = None) -> None:
         """Drop entries older than the retention (also done every `prune_every` entries)."""
-        with self.db.write() as conn:
-            self._prune(conn, (time.time() if now is None else now) - self.retention_seconds)
-
-    @staticmethod
-    def _prune(conn, before: float) -> None:
-        cut = conn.execute("SELECT seq, hash FROM audit_entry WHERE at < ? ORDER BY seq DESC LIMIT 1",
-                           (before,)).fetchone()
-        if cut is None:
-            return
-        conn.execute("INSERT INTO audit_anchor(id, seq, hash) VALUES (1, ?, ?) "
-                     "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (cut["seq"], cut["hash"]))
-        conn.execute("DELETE FROM audit_entry WHERE seq <= ?", (cut["seq"],))
+        self.log.prune((time.time() if now is None else now) - self.retention_seconds)
 
     # ---- reading -----------------------------------------------------------------------------
 
     def entries(self, *, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]:
-        query, args = "SELECT * FROM audit_entry WHERE 1 = 1", []
-        if did:
-            query, args = query + " AND did = ?", args + [did]
-        if since is not None:
-            query, args = query + " AND at >= ?", args + [since]
-        query += " ORDER BY seq"
-        if limit:
-            query, args = query + " LIMIT ?", args + [int(limit)]
-        rows = self.db.read().execute(query, args).fetchall()
-        return [dict(row) | {"details": json.loads(row["details"] or "{}")} for row in rows]
+        return self.log.entries(did, since, limit)
 
     def verify(self) -> list[str]:
-        anchor = self.db.read().execute("SELECT hash FROM audit_anchor WHERE id = 1").fetchone()
-        return chain_breaks(self.entries(), anchor["hash"] if anchor else GENESIS)
+        return chain_breaks(self.log.entries(), self.log.anchor())

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from provider.cli import main as cli
-from provider.stores.audit import AuditTrail, client_var
+from provider.stores.audit import AuditTrail, RedisAuditLog, SqliteAuditLog, client_var
 from provider.stores.sqlite import Database
 from tests.helpers import sign
 from tests.integration.test_access import CSV, Shop, origin, url_file  # noqa: F401 (origin: fixture)
@@ -106,23 +106,68 @@ def test_client_addresses_may_be_kept_as_hashes_only(make_app, dev_chain, origin
     assert entry["client"].startswith("sha256:") and "127.0.0.1" not in json.dumps(entry)
 
 
-def test_pruning_to_the_retention_keeps_the_rest_verifiable(tmp_path):
-    trail = AuditTrail(Database(tmp_path / "a.db"), retention_seconds=100, prune_every=10 ** 9)
+@pytest.fixture(params=["sqlite", "redis"])
+def audit_log(request, tmp_path):
+    """Each store the trail can live in: the contract below holds for both."""
+    if request.param == "sqlite":
+        return SqliteAuditLog(Database(tmp_path / "a.db"))
+    return RedisAuditLog(request.getfixturevalue("redis_client"))
+
+
+def edit(log, seq, **changes):
+    """What someone with access to the store does to an entry."""
+    if isinstance(log, SqliteAuditLog):
+        with sqlite3.connect(log.db.path) as raw:
+            for column, value in changes.items():
+                raw.execute(f"UPDATE audit_entry SET {column} = ? WHERE seq = ?", (value, seq))
+        return
+    key = RedisAuditLog.PREFIX + "entries"
+    entry = json.loads(log.redis.hget(key, seq))
+    log.redis.hset(key, seq, json.dumps(entry | changes))
+
+
+def remove(log, seq):
+    if isinstance(log, SqliteAuditLog):
+        with sqlite3.connect(log.db.path) as raw:
+            raw.execute("DELETE FROM audit_entry WHERE seq = ?", (seq,))
+        return
+    log.redis.hdel(RedisAuditLog.PREFIX + "entries", seq)
+
+
+def test_every_store_keeps_one_chain_that_shows_edits_removals_and_survives_pruning(audit_log):
+    import contextvars
+    import threading
+
+    trail = AuditTrail(audit_log, retention_seconds=100, prune_every=10 ** 9)
     token = client_var.set("10.0.0.1")
     try:
-        for i in range(12):
-            trail.record("fileinfo", did=f"did:op:{i}")
+        threads = [threading.Thread(target=contextvars.copy_context().run,  # (the request's context)
+                                    args=(lambda i=i: trail.record("fileinfo", did=f"did:op:{i % 3}"),))
+                   for i in range(12)]  # appended at once: still one chain
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     finally:
         client_var.reset(token)
-    with sqlite3.connect(tmp_path / "a.db") as raw:  # the first three are past the retention
-        raw.execute("UPDATE audit_entry SET at = at - 1000 WHERE seq <= 3")
+    assert [e["seq"] for e in trail.entries()] == list(range(1, 13)) and trail.verify() == []
+    assert len(trail.entries(did="did:op:1")) == 4
+    assert trail.entries()[0]["client"] == "10.0.0.1"
+
+    for seq in (1, 2, 3):  # the first three are past the retention
+        edit(audit_log, seq, at=1.0)
     assert trail.verify() != []  # (moving them in time was an edit, found as such)
     trail.prune()
-    remaining = trail.entries()
-    assert [e["seq"] for e in remaining] == list(range(4, 13))
+    assert [e["seq"] for e in trail.entries()] == list(range(4, 13))
     assert trail.verify() == []  # the chain starts from the last pruned entry's hash
     trail.record("fileinfo", did="did:op:new")
     assert trail.verify() == [] and trail.entries()[-1]["seq"] == 13
+
+    edit(audit_log, 5, reason="nothing happened")
+    assert trail.verify() == ["entry 5: its content was changed"]
+    edit(audit_log, 5, reason=None)
+    remove(audit_log, 8)
+    assert "entries 8..8 were removed" in trail.verify()
 
 
 def test_compute_actions_and_result_reads_are_recorded(lab):
@@ -144,3 +189,14 @@ def test_compute_actions_and_result_reads_are_recorded(lab):
     reads = [e for e in entries if e["action"] == "compute.result"]
     assert [(e["outcome"], e["address"]) for e in reads] == [("ok", lab.consumer.address), ("refused", stranger.address)]
     assert reads[0]["details"]["bytes"] == 4 and reads[0]["details"]["complete"] is True
+
+
+def test_providers_sharing_redis_share_one_trail(make_app, redis_url, redis_client, dev_chain, origin, publisher):  # noqa: F811
+    first, second = make_app(REDIS_CONNECTION=redis_url), make_app(REDIS_CONNECTION=redis_url)
+    asset = Shop(dev_chain, publisher, first.test_client()).publish([url_file(origin)])
+    for app in (first, second):
+        Shop(dev_chain, publisher, app.test_client()).initialize(asset, dev_chain.consumer)
+    trail = second.extensions["provider"].audit
+    assert isinstance(trail.log, RedisAuditLog)
+    assert [e["action"] for e in trail.entries(did=asset.did)] == ["initialize", "initialize"]
+    assert trail.verify() == []
