@@ -63,6 +63,25 @@ class TransactionOutbox:
         """Purposes written but not confirmed (a restart re-checks them)."""
         return [r["purpose"] for r in self.db.read().execute("SELECT purpose FROM provider_tx WHERE state = 'sent'")]
 
+    def recheck(self, chains, older_than: float) -> list[SentTransaction]:
+        """Settle what a crashed process left written but unconfirmed: found mined (or reverted),
+        re-broadcast as the same bytes (a later nonce of this key waits for it), or marked
+        dropped when its nonce went to another transaction."""
+        rows = self.db.read().execute("SELECT * FROM provider_tx WHERE state = 'sent' AND created < ? ORDER BY nonce",
+                                      (older_than,)).fetchall()
+        outcomes = []
+        for row in rows:
+            chain = chains.find(row["chain_id"])
+            if chain is None:
+                continue
+            try:
+                outcome = self._resume(chain, row)
+            except (TransactionRejected, Web3Exception, ValueError):
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
     # ---- steps ---------------------------------------------------------------------------
 
     def unanswered(self, prefix: str, answers: tuple[str, ...], older_than: float) -> list[tuple[str, dict]]:

@@ -128,6 +128,7 @@ class Settlement:
         if now - self._last < self.interval:
             return
         self._last = now
+        self.outbox.recheck(self.chains, now - 60)  # what a crashed process left unconfirmed
         self.release_orphans(now)
         for job in self.store.with_status([st.RESULTS_HELD]):  # its run is paid for, whatever the review says
             payment = (job.spec or {}).get("payment")

@@ -5,6 +5,7 @@ consumer reads, polls or stops another's job."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import pytest
@@ -293,3 +294,30 @@ def test_concurrent_provider_transactions_never_share_a_nonce(stranger_lab, pric
     escrow = Escrow(chain, outboxes[0])
     for job in jobs:
         escrow.claim(lock_id(job), lab.token, lab.consumer.address, 0, b"{}", purpose=f"claim:{job}")
+
+
+def test_a_lock_sent_by_a_process_that_died_before_confirming_it_is_found_and_released(node_lab, priced_app):
+    """The request worker signed, wrote and broadcast a lock, then died before its receipt: the
+    engine's next pass finds it mined, and (no job was recorded) releases it."""
+    lab = node_lab
+    services = priced_app.extensions["provider"]
+    lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
+    chain = services.chains.get(8996)
+    outbox = services.engine.settlement.outbox
+    escrow = Escrow(chain, outbox)
+    available, locked = escrow.funds(lab.consumer.address, lab.token)
+    ghost = "d" * 60 + str(time.time_ns())[-4:]
+    call = escrow.contract.functions.createLock(lock_id(ghost), lab.token, lab.consumer.address, TOKENS, 3700)
+    raw, tx_hash = outbox._record(chain, f"lock:{ghost}", call, {
+        "chainId": 8996, "lockId": str(lock_id(ghost)), "token": lab.token, "payer": lab.consumer.address})
+    chain.w3.eth.send_raw_transaction(raw)  # ...and the process is gone before it reads the receipt
+    chain.w3.eth.wait_for_transaction_receipt(tx_hash)
+    assert outbox.find(f"lock:{ghost}").state == "sent"
+    assert escrow.funds(lab.consumer.address, lab.token) == (available - TOKENS, locked + TOKENS)
+    settlement = services.engine.settlement
+    settlement._last = 0
+    with sqlite3.connect(services.db.path) as raw_db:  # old enough to be re-checked
+        raw_db.execute("UPDATE provider_tx SET created = created - 600 WHERE purpose = ?", (f"lock:{ghost}",))
+    settlement.run(time.time() + 600)
+    assert outbox.find(f"lock:{ghost}").state == "mined"
+    assert escrow.funds(lab.consumer.address, lab.token) == (available, locked)
