@@ -101,16 +101,24 @@ class Escrow:
     def cancel_expired(self, lock_id: int, token: str, payer: str, purpose: str | None = None) -> str:
         """Release the lock of a job that never ran. The contract skips, without reverting, a
         lock that has not expired yet: that is reported as EscrowRefused, the lock still held."""
-        if any(lock.job_id == lock_id and lock.expiry > self.now() for lock in self.locks(token, payer)):
+        lock = self.lock_of(lock_id, token, payer)
+        if lock is not None and not self.expired(lock):
             raise EscrowRefused("the escrow lock has not expired yet")
         tx = self._send(self.contract.functions.cancelExpiredLock(
             lock_id, to_checksum_address(token), to_checksum_address(payer), self.payee), purpose)
-        if any(lock.job_id == lock_id for lock in self.locks(token, payer)):
+        if self.holds(lock_id, token, payer):
             raise EscrowRefused("the escrow lock has not expired yet")
         return tx
 
+    def lock_of(self, lock_id: int, token: str, payer: str) -> EscrowLock | None:
+        return next((lock for lock in self.locks(token, payer) if lock.job_id == lock_id), None)
+
     def holds(self, lock_id: int, token: str, payer: str) -> bool:
-        return any(lock.job_id == lock_id for lock in self.locks(token, payer))
+        return self.lock_of(lock_id, token, payer) is not None
+
+    def expired(self, lock: EscrowLock) -> bool:
+        """Past its expiry by the chain's clock (only then may it be cancelled)."""
+        return lock.expiry <= self.now()
 
     def now(self) -> int:
         """The chain's time (lock expiries are block timestamps)."""

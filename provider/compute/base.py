@@ -101,10 +101,11 @@ class JobEngine(TickingEngine):
         for job in stopped_while_queued(queued):
             self.store.update(job.job_id, expect_status=st.QUEUED, status=st.FINISHED, error=STOPPED_BEFORE_START,
                               results=[])
-        for job in expired_in_queue(queued, now):
+        expired = expired_in_queue(queued, now)
+        for job in expired:
             self.store.update(job.job_id, expect_status=st.QUEUED, status=st.EXPIRED_IN_QUEUE, results=[],
                               error=f"waited longer than its queueMaxWaitTime ({job.spec['queueMaxWaitTime']} s)")
-        queued = [job for job in queued if not job.stop_requested and job not in expired_in_queue(queued, now)]
+        queued = [job for job in queued if not job.stop_requested and job not in expired]
         for job in admit(queued, active, self.settings.environments):
             if self.store.update(job.job_id, expect_status=st.QUEUED, status=st.CONFIGURING, runner=self.holder,
                                  date_started=now, phase_deadline=now + self.settings.provision_timeout):

@@ -39,8 +39,7 @@ from provider.compute import status as st
 from provider.compute.environments import Environment
 from provider.compute.jobs import Job
 from provider.compute.node_view import NODE_DIALECT, environment_view, job_view
-from provider.compute.remote_output import parse_output_target
-from provider.crypto.ecies import DecryptionFailed, decrypt
+from provider.compute.remote_output import open_output_target
 from provider.compute.pricing import (
     Grant, cost, grant, lock_id, lock_refusal, min_lock_seconds, plain_number,
 )
@@ -331,7 +330,7 @@ class PricedComputeService:
         if request.queue_max_wait > env.max_queue_wait:
             raise InvalidRequest(f"queueMaxWaitTime may be at most {env.max_queue_wait} seconds here")
         amount = cost(env.price_on(token), granted, duration, env.min_job_duration, chain.token_decimals(token))
-        self._output_target(request)  # a bad target is refused before the lock
+        output = self._output_target(request)  # a bad target is refused before the lock
         job_id = new_job_id()
         expiry = min_lock_seconds(duration, request.queue_max_wait)
         payment: dict[str, Any] = {"chainId": chain.chain_id, "token": to_checksum_address(token), "amount": str(amount),
@@ -351,7 +350,7 @@ class PricedComputeService:
         else:
             payment.update(claimTx="nolock", cancelTx="nolock")
         job = self._job(job_id, request, env, algorithm, inputs, granted, duration, orders, free=False,
-                        prices={rid: str(p) for rid, p in env.unit_prices.items()}, payment=payment)
+                        prices={rid: str(p) for rid, p in env.unit_prices.items()}, payment=payment, output=output)
         return [job_view(job, full=True)]
 
     def _start_free(self, body: dict[str, Any], auth_token: str | None) -> list[dict[str, Any]]:
@@ -369,7 +368,7 @@ class PricedComputeService:
         orders = self._orders(algorithm, inputs, request.consumer, required=self.free_requires_order)
         duration = job_duration(request.max_job_duration, tier.max_job_duration, tier.min_job_duration)
         job = self._job(new_job_id(), request, env, algorithm, inputs, granted, duration, orders, free=True,
-                        prices={}, payment=None)
+                        prices={}, payment=None, output=self._output_target(request))
         return [job_view(job, full=True)]
 
     def _output_target(self, request: PricedRequest) -> str | None:
@@ -377,16 +376,12 @@ class PricedComputeService:
         kept encrypted with the job."""
         if not request.output:
             return None
-        chain = next(iter(self.compute.access.chains), None)
-        try:
-            parse_output_target(decrypt(chain.settings.private_key, bytes.fromhex(request.output)))
-        except DecryptionFailed:
-            raise InvalidRequest("output does not decrypt with this provider's nodePublicKey") from None
+        open_output_target(next(iter(self.compute.access.chains)).settings.private_key, request.output)
         return request.output
 
     def _job(self, job_id: str, request: PricedRequest, env: Environment, algorithm: AlgorithmInfo,
              inputs: list[InputInfo], granted: Grant, duration: int, orders: list, *, free: bool,
-             prices: dict[str, str], payment: dict | None) -> Job:
+             prices: dict[str, str], payment: dict | None, output: str | None) -> Job:
         now = time.time()
         job = self.compute.new_job(request.consumer, env, algorithm, inputs, f"node:{job_id}", duration, now)
         job.job_id = job_id
@@ -396,7 +391,7 @@ class PricedComputeService:
             jobIdHash=hashlib.sha256(job_id.encode()).hexdigest(),
             agreementId=orders[0].agreement_tx if orders else None,
             metadata=request.metadata, additionalViewers=list(request.additional_viewers),
-            queueMaxWaitTime=request.queue_max_wait, payment=payment, output=self._output_target(request))
+            queueMaxWaitTime=request.queue_max_wait, payment=payment, output=output)
         if payment is not None:
             job.chain_id = payment["chainId"]
         self.jobs.create(job)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.errors import InvalidRequest
 
 METHODS = ("PUT", "POST")
@@ -49,6 +50,15 @@ def parse_output_target(plaintext: bytes) -> dict[str, Any]:
             for k, v in headers.items()):
         raise OutputTargetInvalid("output: remoteStorage.headers must be a few string headers")
     return {"url": url, "method": method, "headers": headers}
+
+
+def open_output_target(private_key: str, ciphertext_hex: str) -> dict[str, Any]:
+    """The target a job's encrypted `output` names, decrypted with the node key and checked."""
+    try:
+        plaintext = decrypt(private_key, bytes.fromhex(ciphertext_hex))
+    except (DecryptionFailed, ValueError):
+        raise OutputTargetInvalid("output does not decrypt with this provider's nodePublicKey") from None
+    return parse_output_target(plaintext)
 
 
 def send_archive(fetcher, target: dict[str, Any], archive: Path, deadline: float) -> int:

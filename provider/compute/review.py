@@ -17,9 +17,8 @@ from provider.auth.messages import signed_message
 from provider.auth.signatures import same_address
 from provider.compute import status as st
 from provider.compute.jobs import Job
-from provider.compute.pipeline import open_result
 from provider.compute.service import ComputeService
-from provider.errors import InvalidRequest, NotAuthorized, NotFound, ProviderError
+from provider.errors import InvalidRequest, NotAuthorized, NotFound
 from provider.validation import address_field, integer_field, require
 
 DECISIONS = ("release", "reject")
@@ -57,22 +56,11 @@ class OutputReview:
         index = integer_field(params, "index", minimum=0)
         publisher = self._publisher(params, "heldResult", auth_token, jobId=params["jobId"], index=params["index"])
         job = self._held_job(params["jobId"], publisher)
-        results = job.results or []
-        if index >= len(results):
-            raise NotFound("No result with that index for this job.")
-        entry = results[index]
-        try:
-            handle = open_result(self.compute.engine.paths(job.job_id), entry)
-        except (OSError, ProviderError):
-            raise NotFound("The result is no longer available.") from None
+        entry = self.compute.result_entry(job.results, index)
+        chunks = self.compute.result_chunks(job, entry)
         self.compute.audit.record("review.preview", did=job.did, address=publisher, jobId=job.job_id,
                                   filename=entry["filename"])
-
-        def chunks() -> Iterator[bytes]:
-            with handle:
-                while part := handle.read(64 * 1024):
-                    yield part
-        return chunks(), entry["filename"], entry["filesize"]
+        return chunks, entry["filename"], entry["filesize"]
 
     def decide(self, params: dict[str, Any], auth_token: str | None) -> dict[str, Any]:
         require(params, "address", "jobId", "decision")

@@ -544,28 +544,39 @@ class ComputeService:
         require(params, "jobId", "index", "consumerAddress")
         index = integer_field(params, "index", minimum=0)
         job = self._authorized_job("computeResult", params, auth_token, viewers=True, index=params["index"])
-        results = node_results(job) if is_node_job(job) else (job.results or [])
-        if index >= len(results):
-            raise NotFound("No result with that index for this job.")
-        entry = results[index]
+        entry = self.result_entry(node_results(job) if is_node_job(job) else job.results, index)
         if not readable(job.status, entry["type"], job.spec.get("outputPolicy")):
             raise NotAuthorized("This job's results are held by the publisher's output policy: "
                                 f"{st.text(job.status).strip().lower()}.")
         wanted = plan_range(client_range, entry["filesize"]) if client_range else None
+        if wanted is None:
+            return self.result_chunks(job, entry), entry["filename"], entry["filesize"], wanted
+        return (self.result_chunks(job, entry, wanted.start, wanted.end - wanted.start + 1), entry["filename"],
+                entry["filesize"], wanted)
+
+    @staticmethod
+    def result_entry(results: list[dict[str, Any]] | None, index: int) -> dict[str, Any]:
+        if index >= len(results or []):
+            raise NotFound("No result with that index for this job.")
+        return results[index]
+
+    def result_chunks(self, job: Job, entry: dict[str, Any], start: int = 0,
+                      length: int | None = None) -> Iterator[bytes]:
+        """The bytes of one result file (`length` of them from `start`; all by default), opened
+        now (NotFound when it is gone) and read as the response is sent."""
         try:
             handle = open_result(self.engine.paths(job.job_id), entry)
         except (OSError, ProviderError):
             raise NotFound("The result is no longer available.") from None
-        if wanted is not None:
-            handle.seek(wanted.start)
-        remaining = [wanted.end - wanted.start + 1 if wanted is not None else entry["filesize"]]
+        handle.seek(start)
+        remaining = [entry["filesize"] - start if length is None else length]
 
         def chunks() -> Iterator[bytes]:
             with handle:
                 while remaining[0] > 0 and (part := handle.read(min(64 * 1024, remaining[0]))):
                     remaining[0] -= len(part)
                     yield part
-        return chunks(), entry["filename"], entry["filesize"], wanted
+        return chunks()
 
     def logs(self, params: dict[str, Any], auth_token: str | None, poll: float = 0.5) -> Iterator[bytes]:
         """The algorithm's output as it is written, until the job leaves the running phases."""

@@ -36,8 +36,7 @@ from provider.compute.receipts import (
     RECEIPT_FILE, ReceiptStore, build_receipt, document_sha256, file_sha256, sign_receipt,
 )
 from provider.compute.pricing import Grant, Price, claim_seconds, cost
-from provider.compute.remote_output import parse_output_target, send_archive
-from provider.crypto.ecies import decrypt
+from provider.compute.remote_output import open_output_target, send_archive
 from provider.config import ComputeSettings
 from provider.errors import ProviderError
 
@@ -53,6 +52,11 @@ def _receipt_payment(job: Job) -> dict:
                 "locked": payment.get("amount"), "lockTx": payment.get("lockTx"), "claimTx": payment.get("claimTx"),
                 "cancelTx": payment.get("cancelTx"), "cost": payment.get("cost")}
     return {"model": "free" if spec.get("free") else "order", "agreement": spec.get("agreementId") or job.agreement_id}
+
+
+def unpaid(payment: dict | None) -> bool:
+    """An escrow payment whose lock is neither claimed nor cancelled yet."""
+    return bool(payment) and not (payment.get("claimTx") or payment.get("cancelTx"))
 
 
 def billable_seconds(job: Job) -> float:
@@ -131,8 +135,7 @@ class Settlement:
         self.outbox.recheck(self.chains, now - 60)  # what a crashed process left unconfirmed
         self.release_orphans(now)
         for job in self.store.with_status([st.RESULTS_HELD]):  # its run is paid for, whatever the review says
-            payment = (job.spec or {}).get("payment")
-            if is_node_job(job) and payment and not (payment.get("claimTx") or payment.get("cancelTx")):
+            if is_node_job(job) and unpaid((job.spec or {}).get("payment")):
                 try:
                     spec = json.loads(json.dumps(job.spec))
                     if self._pay(job, spec, spec["payment"]):
@@ -164,7 +167,7 @@ class Settlement:
                            "error": f"results could not be sent to the remote storage: {spec['outputUpload']['reason']}"}
             self.store.update(job.job_id, spec=spec, **changes)
         payment = spec.get("payment")
-        if payment and not (payment.get("claimTx") or payment.get("cancelTx")):
+        if unpaid(payment):
             if not self._pay(job, spec, payment):
                 return
             self.store.update(job.job_id, spec=spec)
@@ -254,9 +257,8 @@ class Settlement:
         archive = spec.get("archive")
         if not archive:
             return {"status": "uploaded", "reason": "no output to send"}
-        chain = next(iter(self.chains), None)
         try:
-            target = parse_output_target(decrypt(chain.settings.private_key, bytes.fromhex(spec["output"])))
+            target = open_output_target(next(iter(self.chains)).settings.private_key, spec["output"])
             code = send_archive(self.fetcher, target, self.paths_of(job.job_id).root / archive["path"],
                                 self.upload_deadline)
         except (ProviderError, OSError) as exc:
@@ -275,7 +277,7 @@ class Settlement:
         env = self.settings.environment(job.environment)
         token, lock_id, claim = payment["token"], int(payment["lockId"]), f"claim:{job.job_id}"
         due = amount_due(job, env.min_job_duration if env else 0, chain.token_decimals(token))
-        if self.outbox.find(claim) is None and not escrow.holds(lock_id, token, job.owner):
+        if self.outbox.find(claim) is None and escrow.lock_of(lock_id, token, job.owner) is None:
             payment.update(claimTx="nolock", cancelTx="nolock", cost="0")  # released by someone else
             return True
         proof = json.dumps({"jobId": job.job_id, "status": job.status, "termination": job.termination,
@@ -285,7 +287,8 @@ class Settlement:
             payment["cost"] = str(due)
             return True
         except EscrowRefused:
-            if escrow.holds(lock_id, token, job.owner) and not self._expired(escrow, lock_id, token, job.owner):
+            lock = escrow.lock_of(lock_id, token, job.owner)
+            if lock is not None and not escrow.expired(lock):
                 raise
         try:
             payment["cancelTx"] = escrow.cancel_expired(lock_id, token, job.owner, purpose=f"cancel:{job.job_id}")
@@ -293,8 +296,3 @@ class Settlement:
             return True
         except EscrowRefused:
             return False
-
-    @staticmethod
-    def _expired(escrow: Escrow, lock_id: int, token: str, payer: str) -> bool:
-        now = escrow.now()
-        return any(lock.job_id == lock_id and lock.expiry <= now for lock in escrow.locks(token, payer))

@@ -77,18 +77,22 @@ def computeDelete():
 @bp.get("/computeResult")
 def computeResult():
     chunks, filename, size, served = _compute().result(request_data(), auth_token(), request.headers.get("Range"))
+    if served is None:
+        return _file(chunks, filename, size, {"Accept-Ranges": "bytes"})
+    return _file(chunks, filename, served.end - served.start + 1,
+                 {"Accept-Ranges": "bytes", "Content-Range": f"bytes {served.start}-{served.end}/{size}"}, status=206)
+
+
+def _file(chunks, filename: str, length: int, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    """A result file as an attachment, streamed (its chunks closed if the name cannot be sent)."""
     try:
         disposition = attachment_disposition(filename)
     except InvalidRequest:
         chunks.close()
         raise
-    headers = {"Content-Disposition": disposition, "Content-Type": "application/octet-stream",
-               "Content-Length": str(size), "Accept-Ranges": "bytes"}
-    if served is None:
-        return Response(chunks, headers=headers, direct_passthrough=True)
-    headers.update({"Content-Length": str(served.end - served.start + 1),
-                    "Content-Range": f"bytes {served.start}-{served.end}/{size}"})
-    return Response(chunks, status=206, headers=headers, direct_passthrough=True)
+    return Response(chunks, status=status, direct_passthrough=True, headers={
+        "Content-Disposition": disposition, "Content-Type": "application/octet-stream",
+        "Content-Length": str(length), **(headers or {})})
 
 
 @bp.get("/computeStreamableLogs")
@@ -119,14 +123,7 @@ def heldResults():
 
 @bp.get("/heldResult")
 def heldResult():
-    chunks, filename, size = _review().preview(request_data(), auth_token())
-    try:
-        disposition = attachment_disposition(filename)
-    except InvalidRequest:
-        chunks.close()
-        raise
-    return Response(chunks, headers={"Content-Disposition": disposition, "Content-Type": "application/octet-stream",
-                                     "Content-Length": str(size)}, direct_passthrough=True)
+    return _file(*_review().preview(request_data(), auth_token()))
 
 
 @bp.post("/reviewResults")

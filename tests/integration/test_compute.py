@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 
 import pytest
 from eth_account import Account
@@ -70,15 +71,24 @@ def origin():
     server.stop()
 
 
-@pytest.fixture
-def compute_app(make_app, sandbox_dir, origin):
+@contextmanager
+def running_compute_app(make_app, sandbox_dir, environments: str):
+    """A provider app with these compute environments and its engine running."""
     envs = sandbox_dir / "envs.ini"
-    envs.write_text(ENVIRONMENTS)
+    envs.write_text(environments)
     app = make_app(COMPUTE_ENVIRONMENTS_FILE=str(envs), COMPUTE_JOBS_PATH=str(sandbox_dir / "jobs"),
                    COMPUTE_SCHEDULER_INTERVAL="0.1", INDEXER_ENABLED="false")
     app.extensions["provider"].engine.start()
-    yield app
-    app.extensions["provider"].engine.shutdown()
+    try:
+        yield app
+    finally:
+        app.extensions["provider"].engine.shutdown()
+
+
+@pytest.fixture
+def compute_app(make_app, sandbox_dir, origin):
+    with running_compute_app(make_app, sandbox_dir, ENVIRONMENTS) as app:
+        yield app
 
 
 class Lab:

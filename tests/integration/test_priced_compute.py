@@ -17,7 +17,7 @@ from provider.compute import status as st
 from provider.compute.receipts import verify
 from provider.devtools.consumer import reuse_order, start_order
 from tests.helpers import node_sign, wait_for
-from tests.integration.test_compute import CONTAINER, Lab, origin  # noqa: F401 (origin: fixture)
+from tests.integration.test_compute import CONTAINER, Lab, origin, running_compute_app  # noqa: F401 (origin: fixture)
 
 ENVIRONMENTS = """
 [compute.env.test-priced]
@@ -51,13 +51,8 @@ TOKENS = 10 ** 18
 
 @pytest.fixture
 def priced_app(make_app, sandbox_dir, origin):  # noqa: F811
-    envs = sandbox_dir / "envs.ini"
-    envs.write_text(ENVIRONMENTS)
-    app = make_app(COMPUTE_ENVIRONMENTS_FILE=str(envs), COMPUTE_JOBS_PATH=str(sandbox_dir / "jobs"),
-                   COMPUTE_SCHEDULER_INTERVAL="0.1", INDEXER_ENABLED="false")
-    app.extensions["provider"].engine.start()
-    yield app
-    app.extensions["provider"].engine.shutdown()
+    with running_compute_app(make_app, sandbox_dir, ENVIRONMENTS) as app:
+        yield app
 
 
 class NodeLab(Lab):

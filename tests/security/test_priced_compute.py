@@ -230,13 +230,19 @@ def payment_back(payment: dict, due: int) -> int:
     return int(payment["amount"]) - due
 
 
-def test_a_restart_between_lock_and_job_record_releases_the_lock(node_lab, priced_app):
-    lab = node_lab
-    services = priced_app.extensions["provider"]
+def provider_escrow(lab, app):
+    """The consumer's escrow funded and this provider authorised; the provider's side of it:
+    (services, chain, the engine's outbox, an Escrow sending through it)."""
+    services = app.extensions["provider"]
     lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
     chain = services.chains.get(8996)
     outbox = services.engine.settlement.outbox
-    escrow = Escrow(chain, outbox)
+    return services, chain, outbox, Escrow(chain, outbox)
+
+
+def test_a_restart_between_lock_and_job_record_releases_the_lock(node_lab, priced_app):
+    lab = node_lab
+    services, chain, outbox, escrow = provider_escrow(lab, priced_app)
     available, locked = escrow.funds(lab.consumer.address, lab.token)
     ghost = "f" * 63 + str(int(time.time()) % 10)
     escrow.create_lock(lock_id(ghost), lab.token, lab.consumer.address, TOKENS, 3700, purpose=f"lock:{ghost}")
@@ -250,10 +256,7 @@ def test_a_restart_between_lock_and_job_record_releases_the_lock(node_lab, price
 
 def test_the_outbox_never_sends_one_purpose_twice(node_lab, priced_app):
     lab = node_lab
-    services = priced_app.extensions["provider"]
-    lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
-    chain = services.chains.get(8996)
-    escrow = Escrow(chain, services.engine.settlement.outbox)
+    services, chain, _, escrow = provider_escrow(lab, priced_app)
     job = "e" * 60 + str(time.time_ns())[-4:]
     first = escrow.create_lock(lock_id(job), lab.token, lab.consumer.address, TOKENS, 3700, purpose=f"lock:{job}")
     count = chain.w3.eth.get_transaction_count(chain.provider_address)
@@ -269,9 +272,7 @@ def test_concurrent_provider_transactions_never_share_a_nonce(stranger_lab, pric
     import threading
 
     lab = stranger_lab
-    services = priced_app.extensions["provider"]
-    lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
-    chain = services.chains.get(8996)
+    services, chain, _, _ = provider_escrow(lab, priced_app)
     jobs = [f"{i:x}" * 8 + str(time.time_ns()) for i in range(6)]
     outboxes = [type(services.engine.settlement.outbox)(services.db) for _ in jobs]  # as separate processes
     results, errors = {}, []
@@ -300,11 +301,7 @@ def test_a_lock_sent_by_a_process_that_died_before_confirming_it_is_found_and_re
     """The request worker signed, wrote and broadcast a lock, then died before its receipt: the
     engine's next pass finds it mined, and (no job was recorded) releases it."""
     lab = node_lab
-    services = priced_app.extensions["provider"]
-    lab.fund_escrow(lab.consumer, deposit=20 * TOKENS, max_locked=10 * TOKENS, max_seconds=7200)
-    chain = services.chains.get(8996)
-    outbox = services.engine.settlement.outbox
-    escrow = Escrow(chain, outbox)
+    services, chain, outbox, escrow = provider_escrow(lab, priced_app)
     available, locked = escrow.funds(lab.consumer.address, lab.token)
     ghost = "d" * 60 + str(time.time_ns())[-4:]
     call = escrow.contract.functions.createLock(lock_id(ghost), lab.token, lab.consumer.address, TOKENS, 3700)
