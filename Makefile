@@ -13,7 +13,7 @@ OCEAN_PY := .tools/clients/ocean-py/.installed
 OCEAN_JS8 := .tools/clients/ocean-js-8.6.2/.installed .tools/clients/ocean-js-8.0.0/.installed
 OCEAN_JS := .tools/clients/ocean-js/.installed
 
-.PHONY: setup run test bench system clients clean
+.PHONY: setup run test bench bench-tools system clients clean
 
 setup: $(VENV)/.installed $(ANVIL) system
 
@@ -74,8 +74,21 @@ run: setup
 test: setup clients
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: setup
+bench: setup bench-tools
 	bench/run_all
+
+# What the benchmarks load and compare with: wrk (the load generator) and nginx (the proxy a
+# download is measured against). Debian packages, installed when missing and we are root.
+bench-tools:
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not root: please install$$missing"; exit 1; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) .tools .run .pytest_cache

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.core import MNEMONIC, provider_env, start_gunicorn  # noqa: E402
+from bench.procs import children, rss_kb  # noqa: E402
 from bench.report import row  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
@@ -42,21 +43,6 @@ server.add("small.csv", b"x,y\\n" * 256, "text/csv")
 print(server.port, flush=True)
 time.sleep(10**6)
 """
-
-
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def timed_stream(url: str, params=None) -> tuple[float, int]:

@@ -1,9 +1,37 @@
-"""The baseline: the smallest Flask app, served by the same gunicorn settings as the provider."""
-from flask import Flask, jsonify
+"""The baseline: the smallest Flask app, served by the same gunicorn settings as the provider.
+
+`/` is Flask alone. `/encrypt` and `/fileinfo` add only the work those provider endpoints cannot
+avoid (the same ECIES library over the body; one GET to the file's origin through urllib3, read
+up to its headers), so a provider endpoint at 1.0x of its twin here costs nothing beyond the
+framework and that work: no validation, audit, metrics or checks are in the baseline.
+"""
+import urllib3
+from flask import Flask, Response, jsonify, request
+
+from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex  # the library call, configured
 
 app = Flask(__name__)
+_PUBLIC_KEY = public_key_hex("0x" + "42" * 32)
+_POOL = urllib3.PoolManager()
 
 
 @app.get("/")
 def hello():
     return jsonify(ok=True)
+
+
+@app.post("/encrypt")
+def encrypt():
+    return Response("0x" + ecies_encrypt(_PUBLIC_KEY, request.get_data()).hex(), status=201, content_type="text/plain")
+
+
+@app.post("/fileinfo")
+def fileinfo():
+    url = request.get_json()["url"]
+    upstream = _POOL.request("GET", url, preload_content=False, redirect=False, timeout=10)
+    try:
+        return jsonify([{"index": 0, "valid": upstream.status == 200, "type": "url",
+                         "contentType": upstream.headers.get("Content-Type"),
+                         "contentLength": upstream.headers.get("Content-Length")}])
+    finally:
+        upstream.release_conn()

@@ -1,19 +1,22 @@
-"""Core benchmark: GET /, GET nonce and signed createAuthToken under gunicorn (2 workers),
-against a trivial Flask app under the same gunicorn settings (the baseline, same run), plus
-the cost of one signature recovery. Prints medians of several rounds and ratios.
+"""Core benchmark: GET /, nonce, encrypt, fileinfo and signed createAuthToken under gunicorn
+(2 workers), each against its twin in a trivial Flask app under the same gunicorn settings
+(bench/baseline_app.py, same run), loaded by wrk over keep-alive connections. Prints medians of
+several rounds, ratios to the baseline, the server's CPU per request, and what a signed request
+costs above GET / against its budget: one signature recovery plus one atomic nonce write.
 
     make bench            # or: .venv/bin/python bench/core.py --seconds 5 --rounds 3
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import timeit
+from decimal import Decimal
 from pathlib import Path
 
 from eth_account import Account
@@ -21,13 +24,17 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import run_load  # noqa: E402
+from bench.procs import children, cpu_seconds  # noqa: E402
 from bench.report import row  # noqa: E402
+from bench.wrk import run_wrk  # noqa: E402
 from provider.auth.signatures import recover_signer, sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
 from provider.devtools.anvil import Anvil, free_port  # noqa: E402
 from provider.devtools.gunicorn import start_gunicorn as serve  # noqa: E402
 from provider.devtools.deploy import ensure_deployed  # noqa: E402
+from provider.devtools.origin import OriginServer  # noqa: E402
+from provider.stores.nonces import SqliteNonceStore  # noqa: E402
+from provider.stores.sqlite import Database  # noqa: E402
 
 MNEMONIC = "taxi music thumb unique chat sand crew more leg another off lamp"
 CLIENTS = 4
@@ -48,7 +55,7 @@ def provider_env(node_url: str, folder: Path, **extra: str) -> dict:
                 LOG_LEVEL="WARNING", RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000", **extra)
 
 
-def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str]]]:
+def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str, str]]]:
     """Per client: its own account, nonces 1..count, signatures made before timing."""
     expiration = int(time.time()) + 3600
     per_client = []
@@ -56,17 +63,54 @@ def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str]]]:
         account = Account.create()
         key = "0x" + bytes(account.key).hex()
         per_client.append([
-            ("GET", f"/api/services/createAuthToken?address={account.address}&expiration={expiration}"
+            ("createAuthToken", "GET", f"/api/services/createAuthToken?address={account.address}&expiration={expiration}"
                     f"&nonce={n}&signature={sign_message(key, f'{account.address}{n}')}")
             for n in range(1, count + 1)
         ])
     return per_client
 
 
-def fmt(result: dict) -> str:
-    bad = {k: v for k, v in result["statuses"].items() if k != 200}
-    return (f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
-            + (f"  non-200: {bad}" if bad else ""))
+def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict:
+    """name -> (server url, per-connection request lists, baseline name or None)."""
+    user = Account.create().address
+    many = 200_000  # bounded by time; a list only needs to outlast it
+    body = os.urandom(1024)
+    fileinfo = json.dumps({"type": "url", "url": file_url, "method": "GET"}).encode()
+    same = lambda request: [[request] * many for _ in range(CLIENTS)]  # noqa: E731
+    return {
+        "baseline GET / (trivial Flask app)": (baseline_url, same(("root", "GET", "/")), None),
+        "baseline encrypt 1 KB (Flask + ECIES)": (
+            baseline_url, same(("encrypt", "POST", "/encrypt", body, "application/octet-stream")), None),
+        "baseline fileinfo (Flask + one GET)": (
+            baseline_url, same(("fileinfo", "POST", "/fileinfo", fileinfo, "application/json")), None),
+        "GET /": (provider_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
+        "GET /api/services/nonce": (
+            provider_url, same(("nonce", "GET", f"/api/services/nonce?userAddress={user}")),
+            "baseline GET / (trivial Flask app)"),
+        "POST encrypt 1 KB": (
+            provider_url, same(("encrypt", "POST", "/api/services/encrypt?chainId=8996", body,
+                                "application/octet-stream")), "baseline encrypt 1 KB (Flask + ECIES)"),
+        "POST fileinfo (url)": (
+            provider_url, same(("fileinfo", "POST", "/api/services/fileinfo", fileinfo, "application/json")),
+            "baseline fileinfo (Flask + one GET)"),
+        "GET createAuthToken (signed, nonce consumed)": (
+            provider_url, signed_token_paths(int(args.seconds * 3000), CLIENTS), "baseline GET / (trivial Flask app)"),
+    }
+
+
+def signed_budget_ms(folder: Path) -> float:
+    """What a signed request may cost above GET /: one signature recovery and one atomic nonce
+    write, each measured here in-process (best of 5) on the same kind of store file."""
+    key = "0x" + "4c" * 32
+    address = Account.from_key(key).address
+    sig = sign_message(key, f"{address}1")
+    n = 2000
+    recovery = min(timeit.repeat(lambda: recover_signer(f"{address}1", sig), number=n, repeat=5)) / n
+    store = SqliteNonceStore(Database(folder / "budget.db"))
+    counter = iter(range(1, 10**9))
+    write = min(timeit.repeat(lambda: store.consume(address, Decimal(next(counter))), number=n, repeat=5)) / n
+    print(f"  budget: signature recovery {recovery * 1e3:.3f} ms + nonce write {write * 1e3:.3f} ms")
+    return (recovery + write) * 1000
 
 
 def main() -> int:
@@ -76,51 +120,60 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-core-"))
+    origin = OriginServer()
+    file_url = origin.add("data.csv", b"id,value\n" + b"1,10\n" * 200, "text/csv")
     with Anvil(free_port(), 8996, MNEMONIC) as anvil:
         ensure_deployed(make_web3(anvil.url), MNEMONIC, tmp / "address.json")
-        env = provider_env(anvil.url, tmp, INDEXER_ENABLED="false")
+        env = provider_env(anvil.url, tmp, INDEXER_ENABLED="false", ALLOW_NON_PUBLIC_IP="true")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
         # the trivial app has no compute engine process beside it (the provider's is part of its cost)
         baseline, baseline_url = start_gunicorn("bench.baseline_app:app", dict(env, COMPUTE_ENABLED="false"))
+        servers = {provider_url: provider, baseline_url: baseline}
         try:
-            user = Account.create().address
-            many = 100_000  # bounded by time; the list only needs to be long enough
-            scenarios = {
-                "baseline GET / (trivial Flask app)": (baseline_url, lambda: [[("GET", "/")] * many] * CLIENTS),
-                "GET /": (provider_url, lambda: [[("GET", "/")] * many] * CLIENTS),
-                "GET /api/services/nonce": (
-                    provider_url, lambda: [[("GET", f"/api/services/nonce?userAddress={user}")] * many] * CLIENTS),
-                "GET createAuthToken (signed, nonce consumed)": (
-                    provider_url, lambda: signed_token_paths(int(args.seconds * 600), CLIENTS)),
-            }
-            results = {name: [] for name in scenarios}
-            for _ in range(args.rounds):
-                for name, (url, make_paths) in scenarios.items():
-                    results[name].append(run_load(url, make_paths(), args.seconds))
+            plans = scenarios(args, provider_url, baseline_url, file_url)
+            results = {name: [] for name in plans}
+            for round_ in range(args.rounds):
+                for name, (url, lists, _) in plans.items():
+                    if name.startswith("GET createAuthToken"):  # fresh nonces every round
+                        lists = signed_token_paths(int(args.seconds * 3000), CLIENTS)
+                    pids = [servers[url].pid] + children(servers[url].pid)
+                    before = cpu_seconds(pids)
+                    result = run_wrk(url, lists, args.seconds)
+                    result["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, result["all"]["count"])
+                    results[name].append(result)
+            budget = signed_budget_ms(tmp)
         finally:
-            provider.terminate()
-            baseline.terminate()
-            provider.wait()
-            baseline.wait()
+            for proc in servers.values():
+                proc.terminate()
+                proc.wait()
+            origin.stop()
 
-    print(f"gunicorn --workers 2, {CLIENTS} client processes on loopback, {args.seconds:g} s x {args.rounds} rounds; "
-          "median round shown")
-    base_rps = statistics.median(r["rps"] for r in results["baseline GET / (trivial Flask app)"])
+    print(f"gunicorn --workers 2, wrk with {CLIENTS} keep-alive connections on loopback, {args.seconds:g} s x "
+          f"{args.rounds} rounds; median round shown; CPU = the server's processes (master, workers, engine)")
+    medians = {}
     for name, rounds in results.items():
-        median = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
-        print(f"  {name:46s} {fmt(median)}  ({median['rps'] / base_rps:4.2f}x baseline)")
-        row(name, rps=round(median["rps"]), p50_ms=round(median["p50_ms"], 2), p99_ms=round(median["p99_ms"], 2),
-            ratio=round(median["rps"] / base_rps, 2))
-
-    key = "0x" + "4c" * 32
-    sig = sign_message(key, "did:op:abc123")
-    n = 2000
-    per_op = min(timeit.repeat(lambda: recover_signer("did:op:abc123", sig), number=n, repeat=5)) / n
-    print(f"  signature recovery (keccak + EIP-191 + ecrecover, coincurve): {per_op * 1e6:.0f} us/op")
-    row("signature recovery", p50_ms=round(per_op * 1000, 3), note="per operation, best of 5")
-    failed = [name for name, rounds in results.items() if any(set(r["statuses"]) - {200} for r in rounds)]
+        medians[name] = sorted(rounds, key=lambda r: r["all"]["rps"])[len(rounds) // 2]
+    failed = []
+    for name, (_, _, baseline_name) in plans.items():
+        median = medians[name]
+        figures_ = median["all"]
+        ratio = figures_["rps"] / medians[baseline_name]["all"]["rps"] if baseline_name else None
+        errors = sum(sum(r["errors"].values()) for r in results[name])
+        if errors:
+            failed.append(name)
+        print(f"  {name:46s} {figures_['rps']:8.0f} req/s  p50 {figures_['p50_ms']:6.2f} ms  p99 "
+              f"{figures_['p99_ms']:6.2f} ms  CPU {median['cpu_ms']:.2f} ms/req"
+              + (f"  ({ratio:.2f}x its baseline)" if ratio else "") + (f"  ERRORS {errors}" if errors else ""))
+        row(name, rps=round(figures_["rps"]), p50_ms=figures_["p50_ms"], p99_ms=figures_["p99_ms"],
+            cpu_ms=round(median["cpu_ms"], 3), **({"ratio": round(ratio, 2)} if ratio else {}),
+            note=f"{errors} errors" if errors else "")
+    above = medians["GET createAuthToken (signed, nonce consumed)"]["cpu_ms"] - medians["GET /"]["cpu_ms"]
+    print(f"  signed createAuthToken costs {above:.3f} ms CPU above GET /; budget (one recovery + one nonce "
+          f"write) {budget:.3f} ms: {above / budget:.2f}x the budget")
+    row("signed request above GET / (CPU)", cpu_ms=round(above, 3), ratio=round(above / budget, 2),
+        note=f"x of budget {budget:.3f} ms (one recovery + one nonce write)")
     if failed:
-        print("  non-200 answers in: " + ", ".join(failed))
+        print("  errors in: " + ", ".join(failed))
     return 1 if failed else 0
 
 

@@ -34,7 +34,7 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.access import children, rss_kb  # noqa: E402
+from bench.procs import children, rss_kb  # noqa: E402
 from bench.core import MNEMONIC, provider_env, start_gunicorn  # noqa: E402
 from bench.report import row  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402

@@ -17,6 +17,8 @@ import os
 import shutil
 import tempfile
 
+from gunicorn import glogging
+
 from provider.config import load_server_settings
 from provider.supervisor import EngineSupervisor
 
@@ -35,6 +37,14 @@ threads = _server.threads
 # carries signatures and tokens). gunicorn's own access logger is silenced below: with a
 # logconfig it would log every request a second time, query string included.
 accesslog = None
+# ...and since a logconfig turns gunicorn's access logging back on (it would format every
+# request's atoms only to drop the line), its logger's access() does nothing at all.
+class _NoAccessLogger(glogging.Logger):
+    def access(self, resp, req, environ, request_time) -> None:
+        return None
+
+
+logger_class = _NoAccessLogger
 
 # gunicorn's own lines (start, workers, signals) in the same JSON shape as the app's, unless
 # LOG_FORMAT=text: one log stream a collector can parse whole.

@@ -5,8 +5,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from eth_utils import is_address
-
+from provider.crypto.addresses import is_valid_address
 from provider.errors import ValidationError
 
 _HEX_TEXT = re.compile(rb"^(0x)?[0-9a-fA-F]*$")
@@ -34,7 +33,7 @@ def integer_field(data: dict[str, Any], name: str, minimum: int | None = None) -
 def address_field(data: dict[str, Any], name: str) -> str:
     require(data, name)
     value = data[name]
-    if not isinstance(value, str) or not is_address(value):
+    if not isinstance(value, str) or not is_valid_address(value):
         raise ValidationError.field(name, f"The {name} field must be an address.")
     return value
 

@@ -4,8 +4,11 @@
     digest = keccak256(b"\\x19Ethereum Signed Message:\\n32" + h)
     sig    = r (32) || s (32) || v (1)
 
-ocean.py signs with v = 0/1, ocean.js and wallets with v = 27/28; both are accepted. The
-recovered address is compared in checksummed form.
+ocean.py signs with v = 0/1, ocean.js and wallets with v = 27/28; both are accepted. Addresses
+are compared as their 20 bytes (any letter case of a valid address is the same address).
+
+Checksumming costs a keccak; `provider.crypto.addresses` remembers the addresses it has seen, so
+a signed request pays for one however often its address is parsed, compared and keyed.
 
 >>> key = "0x" + "11" * 32
 >>> sig = sign_message(key, "did:op:abc1")
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import keccak
 
+from provider.crypto.addresses import checksum_of_lower, is_valid_address
 from provider.errors import InvalidRequest
 
 _PREFIX = b"\x19Ethereum Signed Message:\n32"
@@ -63,9 +67,10 @@ def parse_signature(signature: str) -> keys.Signature:
 def recover_digest_signer(digest: bytes, signature: str) -> str:
     sig = parse_signature(signature)
     try:
-        return sig.recover_public_key_from_msg_hash(digest).to_checksum_address()
+        public_key = sig.recover_public_key_from_msg_hash(digest)
     except (BadSignature, ValidationError, ValueError) as exc:
         raise SignatureError("signature does not recover to an address") from exc
+    return checksum_of_lower("0x" + keccak(public_key.to_bytes())[-20:].hex())
 
 
 def message_hash_text_digest(message: str) -> bytes:
@@ -89,9 +94,7 @@ def recover_signer(message: str, signature: str) -> str:
 
 def same_address(a: str, b: str) -> bool:
     """Address equality regardless of case; False for anything that is not an address."""
-    return isinstance(a, str) and isinstance(b, str) and is_address(a) and is_address(b) and (
-        to_checksum_address(a) == to_checksum_address(b)
-    )
+    return is_valid_address(a) and is_valid_address(b) and a.lower() == b.lower()
 
 
 def address_of(private_key: str) -> str:

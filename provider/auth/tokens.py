@@ -54,7 +54,11 @@ class AuthTokens:
         if expiration > now + self.max_lifetime:
             raise InvalidRequest(f"Token lifetime may not exceed {int(self.max_lifetime)} seconds.")
         token = jwt.encode({"exp": int(expiration), "address": address}, self._secret, algorithm="HS256")
-        self._revocations.restore(token_identity(address, expiration))
+        identity = token_identity(address, expiration)
+        # a new token for a revoked (address, expiry) pair is valid again; the read keeps the
+        # common case (never revoked) from taking the store's write lock a second time
+        if self._revocations.is_revoked(identity):
+            self._revocations.restore(identity)
         return token
 
     def expiry_for(self, valid_until) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -33,6 +34,13 @@ def pattern_bytes(start: int, end: int) -> bytes:
         out += PATTERN[offset:offset + take]
         pos += take
     return bytes(out)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-answer (a fileinfo reads the headers only) is normal here."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class OriginServer:
@@ -152,7 +160,7 @@ class OriginServer:
                     return self._send(200, json.dumps(data).encode(), {"Content-Type": "application/json"})
                 return self._send(404, b"not found")
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd = _QuietServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"

@@ -1,7 +1,7 @@
 """`GET /`: what clients read to find endpoints and the provider's addresses."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 
 from provider import VERSION
 from provider.routes.common import services
@@ -57,15 +57,27 @@ def speaks_node_protocol() -> bool:
 def root():
     """Both generations read this one document: classic clients `providerAddresses` and their
     endpoint names; ocean.js 8 `providerAddress`, `nodePublicKey` (what it ECIES-encrypts to)
-    and the Ocean Node names, looked up case-insensitively (`fileinfo` serves `fileInfo`)."""
+    and the Ocean Node names, looked up case-insensitively (`fileinfo` serves `fileInfo`).
+
+    Chains and routes are fixed while the app serves, so each dialect's document is encoded
+    once: clients read `/` before nearly every call."""
+    node = speaks_node_protocol()
+    documents = current_app.extensions.setdefault("root_documents", {})
+    body = documents.get(node)
+    if body is None:
+        body = documents[node] = (current_app.json.dumps(_root_document(node)) + "\n").encode()
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _root_document(node: bool) -> dict:
     chains = services().chains
     first = next(iter(chains), None)
-    return jsonify(
+    return dict(
         software="Provider",
         version=VERSION,
         chainIds=chains.ids(),
         providerAddresses={str(chain.chain_id): chain.provider_address for chain in chains},
         providerAddress=first.provider_address if first else None,
         nodePublicKey=first.node_public_key if first else None,
-        serviceEndpoints=(service_endpoints() | NODE_OVERRIDES) if speaks_node_protocol() else service_endpoints(),
+        serviceEndpoints=(service_endpoints() | NODE_OVERRIDES) if node else service_endpoints(),
     )

@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Protocol
 
 import redis
-from eth_utils import to_checksum_address
 
+from provider.crypto.addresses import checksum
 from provider.errors import DependencyUnavailable, InvalidRequest
 from provider.stores.sqlite import Database
 
@@ -37,7 +37,7 @@ class NonceStore(Protocol):
 
 
 def _key(address: str) -> str:
-    return to_checksum_address(address)
+    return checksum(address)
 
 
 def format_nonce(value: Decimal) -> str:
