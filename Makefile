@@ -13,7 +13,7 @@ OCEAN_PY := .tools/clients/ocean-py/.installed
 OCEAN_JS8 := .tools/clients/ocean-js-8.6.2/.installed .tools/clients/ocean-js-8.0.0/.installed
 OCEAN_JS := .tools/clients/ocean-js/.installed
 
-.PHONY: setup run test bench bench-tools system clients clean
+.PHONY: setup run demo test bench bench-tools system clients clean
 
 setup: $(VENV)/.installed $(ANVIL) system
 
@@ -70,6 +70,10 @@ $(OCEAN_JS):
 
 run: setup
 	$(PY) -m provider.devtools.run
+
+# Against the running `make run` (another terminal): a consumer downloads, computes, verifies.
+demo:
+	$(PY) -m provider.cli demo
 
 test: setup clients
 	$(PY) -m pytest -q $(PYTEST_ARGS)

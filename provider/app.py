@@ -12,7 +12,7 @@ from provider import boundedjson
 from provider.config import Settings, load_settings
 from provider.observability import configure_logging
 from provider.routes import (
-    access, aquarius, audit, auth, compute, docs, documents, errors, internal, middleware, node, ops, root,
+    access, aquarius, audit, auth, compute, console, docs, documents, errors, internal, middleware, node, ops, root,
 )
 from provider.services import ProviderServices, build_services
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, start_background: bool = Tru
     app.register_blueprint(ops.bp)
     app.register_blueprint(node.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(console.bp)
     app.register_blueprint(auth.bp, url_prefix="/api/services")
     app.register_blueprint(documents.bp, url_prefix="/api/services")
     app.register_blueprint(access.bp, url_prefix="/api/services")

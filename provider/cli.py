@@ -1,6 +1,7 @@
 """`ocean-provider`: the console entry point.
 
     ocean-provider run [--production]        development stack (as `make run`), or gunicorn only
+    ocean-provider demo [--provider URL]     a consumer against `make run` (as `make demo`)
     ocean-provider keys                      provider address and public key per chain
     ocean-provider envs                      compute environments and their load
     ocean-provider jobs list|show|logs|stop  compute jobs, for the operator
@@ -241,6 +242,28 @@ def cmd_run(args) -> int:
     return 0  # not reached
 
 
+def cmd_demo(args) -> int:
+    """A consumer against the running development stack (`make run`), step by step."""
+    from eth_account import Account
+
+    from provider.config import load_settings
+    from provider.devtools import demo
+    from provider.devtools.deploy import dev_accounts
+    from provider.devtools.run import console_token_file, run_dir
+
+    settings = load_settings()
+    if not settings.development:
+        print("the demo plays against the development stack (make run)", file=sys.stderr)
+        return 2
+    chain = next(iter(settings.chains.values()))
+    url = (args.provider or settings.public_url).rstrip("/")
+    token_file = console_token_file()
+    console = f"{url}/console?token={token_file.read_text().strip()}" if token_file.exists() else None
+    consumer = Account.from_key(dev_accounts(settings.dev_mnemonic)[2].key)
+    return demo.main(url, run_dir() / "demo.json", chain.rpc_url, consumer, console_url=console,
+                     out=lambda line: print(line, flush=True))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ocean-provider", description="Ocean Provider with Compute-to-Data")
     commands = root.add_subparsers(dest="command", required=True)
@@ -250,6 +273,10 @@ def parser() -> argparse.ArgumentParser:
                      help="serve with gunicorn on the configured chain, key and bind address")
     run.add_argument("--workers", type=int, help="gunicorn workers (default PROVIDER_WORKERS or 2)")
     run.set_defaults(handler=cmd_run)
+
+    play = commands.add_parser("demo", help="play a consumer against `make run`: download, compute, receipt")
+    play.add_argument("--provider", help="provider URL (default PROVIDER_URL)")
+    play.set_defaults(handler=cmd_demo)
 
     keys = commands.add_parser("keys", help="show the provider address and public key per chain")
     keys.add_argument("--json", action="store_true")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,9 @@ _ENV: dict[tuple[str, str], str] = {
     ("audit", "enabled"): "AUDIT_ENABLED",
     ("audit", "hash_client_addresses"): "AUDIT_HASH_CLIENT_ADDRESSES",
     ("audit", "retention_days"): "AUDIT_RETENTION_DAYS",
+    ("console", "enabled"): "CONSOLE_ENABLED",
+    ("console", "token"): "CONSOLE_TOKEN",
+    ("console", "admin_addresses"): "CONSOLE_ADMIN_ADDRESSES",
     ("indexer", "aquarius_url"): "AQUARIUS_URL",
     ("indexer", "enabled"): "INDEXER_ENABLED",
     ("indexer", "poll_interval"): "INDEXER_POLL_INTERVAL",
@@ -116,6 +120,15 @@ class AuditSettings:
     enabled: bool = True
     hash_client_addresses: bool = False
     retention_days: float = 365
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The operator console (GET /console). Served when `enabled` is true, or when it is auto
+    (empty) and either the mode is development or a token or admin address is configured."""
+    enabled: bool = False
+    token: str | None = field(default=None, repr=False)
+    admin_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,6 +229,7 @@ class Settings:
     compute: ComputeSettings
     dev_mnemonic: str = field(repr=False)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def development(self) -> bool:
@@ -499,6 +513,7 @@ def load_settings(
             hash_client_addresses=raw.flag("audit", "hash_client_addresses"),
             retention_days=raw.number("audit", "retention_days"),
         ),
+        console=_console_settings(raw, development),
         indexer=IndexerSettings(
             aquarius_url=raw.text("indexer", "aquarius_url").rstrip("/") or None,
             enabled=raw.flag("indexer", "enabled"),
@@ -575,3 +590,19 @@ def _cluster_settings(raw):
         node_selector=node_selector,
         seccomp_profile=raw.text("compute.kubernetes", "seccomp_profile") or None,
     )
+
+
+def _console_settings(raw: "_Values", development: bool) -> ConsoleSettings:
+    token = raw.text("console", "token") or None
+    admins = _maybe_json(raw.text("console", "admin_addresses") or "[]")
+    if not isinstance(admins, list) or not all(isinstance(a, str) and re.fullmatch(r"0x[0-9a-fA-F]{40}", a)
+                                               for a in admins):
+        raise ConfigurationError("CONSOLE_ADMIN_ADDRESSES must be a JSON list of addresses")
+    if token is not None and len(token) < 16:
+        raise ConfigurationError("CONSOLE_TOKEN must be at least 16 characters")
+    switch = raw.text("console", "enabled").lower()
+    if switch in ("", "auto"):
+        enabled = development or token is not None or bool(admins)
+    else:
+        enabled = switch in ("1", "true", "yes", "on")
+    return ConsoleSettings(enabled=enabled, token=token, admin_addresses=tuple(a.lower() for a in admins))

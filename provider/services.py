@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from provider.console import ConsoleAccess
 from provider.access.fetch import SafeFetcher
 from provider.access.netpolicy import AddressPolicy
 from provider.access.service import AccessService
@@ -67,6 +68,7 @@ class ProviderServices:
     audit: AuditTrail
     publisher_audit: PublisherAudit
     review: OutputReview | None
+    console: ConsoleAccess | None = None   # None: the operator console is off
     background: list = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -182,4 +184,6 @@ def build_services(settings: Settings) -> ProviderServices:
         engine=engine,
         rate_limiter=rate_limiter,
         publishing=PublishingValidator(chains, authenticator),
+        console=(ConsoleAccess(settings.console, settings.universal_private_key, settings.development, authenticator)
+                 if settings.console.enabled else None),
     )

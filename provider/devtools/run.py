@@ -1,17 +1,23 @@
 """`make run`: the whole development stack on one machine, with one command.
 
 anvil on 127.0.0.1:8545 (chain 8996, barge mnemonic) -> Ocean contracts at barge's addresses
--> the address file where ocean.py looks -> a file server with a demo file -> one demo
-dataset published with an access service -> the provider under gunicorn on 127.0.0.1:8030.
-Ctrl-C stops everything this command started. An anvil already listening on the port is
-reused (and left running).
+-> the address file where ocean.py looks -> a file server with the demo CSV and algorithm ->
+the demo assets (provider.devtools.demo: a dataset to download, the same data for compute only,
+a trusted statistics algorithm) -> the provider under gunicorn on 127.0.0.1:8030, with an
+operator console token. Ctrl-C stops everything this command started. An anvil already
+listening on the port is reused (and left running).
+
+PROVIDER_RUN_DIR (default .run) and DEMO_FILE_SERVER_PORT (8031) move the stack's files and its
+file server, so a second stack (the smoke test) can run beside the first.
 """
 from __future__ import annotations
 
-import json
+import os
+import secrets
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 from eth_account import Account
@@ -19,27 +25,28 @@ from eth_account import Account
 from provider.chain.client import make_web3
 from provider.config import PROJECT_ROOT, load_server_settings, load_settings
 from provider.devtools.anvil import Anvil, port_open
+from provider.devtools import demo
 from provider.devtools.deploy import dev_accounts, ensure_deployed
 from provider.devtools.fileserver import FileServer
 from provider.devtools.gunicorn import start_gunicorn
 from provider.devtools.publisher import Publisher
 
-RUN_DIR = PROJECT_ROOT / ".run"
-FILE_SERVER_PORT = 8031
-DEMO_CSV = "x,y\n" + "".join(f"{i},{i * i}\n" for i in range(100))
+
+def run_dir() -> Path:
+    return Path(os.environ.get("PROVIDER_RUN_DIR") or PROJECT_ROOT / ".run")
 
 
-def _demo_asset(publisher: Publisher, w3, accounts, file_url: str) -> str:
-    """Publish the demo dataset once per chain; reuse it while the chain keeps it."""
-    record = RUN_DIR / "demo.json"
-    if record.exists():
-        demo = json.loads(record.read_text())
-        if demo.get("chainId") == w3.eth.chain_id and len(w3.eth.get_code(demo["nftAddress"])) > 0:
-            return demo["did"]
-    asset = publisher.publish(accounts[1], [{"type": "url", "url": file_url, "method": "GET"}])
-    record.write_text(json.dumps({"did": asset.did, "nftAddress": asset.nft_address,
-                                  "datatokenAddress": asset.datatoken_address, "chainId": w3.eth.chain_id}))
-    return asset.did
+def console_token_file() -> Path:
+    return run_dir() / "console-token"
+
+
+def _console_token(configured: str | None) -> str:
+    """The configured token, or a new one per start, kept where `make demo` finds it (0600)."""
+    token = configured or secrets.token_urlsafe(24)
+    path = console_token_file()
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(token)
+    return token
 
 
 def main() -> int:
@@ -47,12 +54,13 @@ def main() -> int:
     if not settings.development:
         print("make run serves the development stack; set PROVIDER_MODE=development", file=sys.stderr)
         return 2
-    RUN_DIR.mkdir(exist_ok=True)
+    folder = run_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     chain = next(iter(settings.chains.values()))
     rpc = urlparse(chain.rpc_url)
     anvil = None
     if not port_open(rpc.hostname, rpc.port):
-        anvil = Anvil(rpc.port, chain.chain_id, settings.dev_mnemonic, log_path=RUN_DIR / "anvil.log")
+        anvil = Anvil(rpc.port, chain.chain_id, settings.dev_mnemonic, log_path=folder / "anvil.log")
         print(f"anvil started on {chain.rpc_url} (log: .run/anvil.log)")
     else:
         print(f"using the node already listening on {chain.rpc_url}")
@@ -61,12 +69,15 @@ def main() -> int:
     print(f"Ocean contracts: ERC721Factory {entry['ERC721Factory']}, OCEAN {entry['Ocean']}")
     print(f"address file: {settings.address_file}")
 
-    files_dir = RUN_DIR / "files"
-    files_dir.mkdir(exist_ok=True)
-    (files_dir / "demo.csv").write_text(DEMO_CSV)
-    file_server = FileServer(files_dir, port=FILE_SERVER_PORT)
+    files_dir = folder / "files"
+    demo.write_files(files_dir)
+    file_server = FileServer(files_dir, port=int(os.environ.get("DEMO_FILE_SERVER_PORT") or 8031))
     publisher = Publisher(w3, entry["ERC721Factory"], chain.private_key, settings.public_url)
-    did = _demo_asset(publisher, w3, dev_accounts(settings.dev_mnemonic), f"{file_server.url}/demo.csv")
+    accounts = dev_accounts(settings.dev_mnemonic)
+    assets = demo.publish_demo(publisher, w3, accounts[1], file_server.url, folder / "demo.json")
+    consumer = Account.from_key(accounts[2].key).address
+    demo.fund_consumer(w3, accounts[1], assets, consumer)
+    os.environ["CONSOLE_TOKEN"] = token = _console_token(settings.console.token)
 
     workers = load_server_settings().workers
     try:
@@ -77,13 +88,19 @@ def main() -> int:
         if anvil is not None:
             anvil.stop()
         return 1
-    consumer = Account.from_key(dev_accounts(settings.dev_mnemonic)[2].key).address
+    url = settings.public_url
     print(
         "\n"
-        f"  provider:   {settings.public_url}  (development mode, chain {chain.chain_id})\n"
-        f"  demo DID:   {did}\n"
-        f"  try:        curl {settings.public_url}/api/aquarius/assets/ddo/{did}\n"
-        f"              curl '{settings.public_url}/api/services/nonce?userAddress={consumer}'\n"
+        f"  provider:   {url}  (development mode, chain {chain.chain_id})\n"
+        f"  download:   {assets['access']['did']}  (demo CSV, access service)\n"
+        f"  compute:    {assets['compute']['did']}  (the same CSV; only algorithms reach it)\n"
+        f"  algorithm:  {assets['algorithm']['did']}  (per-column statistics, trusted by the dataset)\n"
+        f"  console:    {url}/console?token={token}\n"
+        "\n"
+        "  next:       make demo      a consumer orders, downloads, runs the algorithm on the data,\n"
+        "                             follows its live log, prints the result and checks its receipt\n"
+        f"              curl {url}/api/aquarius/assets/ddo/{assets['compute']['did']}\n"
+        f"              curl '{url}/api/services/nonce?userAddress={consumer}'\n"
         "  stop:       Ctrl-C\n",
         flush=True,
     )
