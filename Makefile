@@ -27,8 +27,8 @@ $(ANVIL):
 	npm install --silent --no-audit --no-fund --prefix .tools $(ANVIL_PKG)
 	test -x $@
 
-# Debian packages the sandbox and the Redis-backed tests need. Installed when missing and we
-# may install (root); otherwise the features that need them say so and their tests skip.
+# Debian packages the sandbox, the Redis-backed tests and the console's browser test (chromium)
+# need. Installed when missing and we may install (root); otherwise the features that need them say so and their tests skip.
 system:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
@@ -38,6 +38,7 @@ system:
 	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
 	test -x /usr/sbin/ip || test -x /sbin/ip || missing="$$missing iproute2"; \
 	command -v mkfs.ext4 >/dev/null || test -x /usr/sbin/mkfs.ext4 || missing="$$missing e2fsprogs"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

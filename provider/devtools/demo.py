@@ -178,7 +178,7 @@ class Demo:
         state: dict = {}
         ok = self.step("provider is up", lambda: self.provider_up(state))
         ok = ok and self.step("assets are indexed", lambda: self.indexed([access, compute, algorithm]))
-        ok = ok and self.step("sign in (an auth token for polling)", lambda: self.sign_in(state))
+        ok = ok and self.step("sign in: an auth token for polling", lambda: self.sign_in(state))
         if ok:
             self.step("order the access dataset", lambda: self.order_access(access, state))
             if "access_tx" in state:

@@ -17,7 +17,7 @@ ROUTES = ("provider.app", "provider.routes")
 SERVICES = ("provider.services", "provider.health", "provider.access.service", "provider.compute.service",
             "provider.ddo.decrypt", "provider.auth.service", "provider.node",
             "provider.ddo.publish", "provider.compute.priced", "provider.audit",
-            "provider.compute.review")
+            "provider.compute.review", "provider.console")
 
 
 def module_name(path: Path) -> str:
