@@ -1,7 +1,8 @@
 """Access benchmark.
 
-1. Download throughput of a large file through the provider (gunicorn, 2 workers) against
-   fetching the same origin directly, in the same run (ratio), median of several rounds.
+1. Download throughput and time to first byte of a large file through the provider (gunicorn,
+   2 workers) against Debian's nginx proxying the same origin (proxy_buffering off: the practical
+   limit for a proxy here) and against the origin directly, same run, median of several rounds.
 2. Peak RSS of the provider's worker processes while streaming 1 GiB (sampled from /proc).
 3. initialize and download request rates on a warm order (small file), 4 client processes.
 
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,7 @@ from bench.report import row  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
-from provider.devtools.anvil import Anvil, free_port  # noqa: E402
+from provider.devtools.anvil import Anvil, free_port, port_open  # noqa: E402
 from provider.devtools.consumer import mint, start_order  # noqa: E402
 from provider.devtools.deploy import dev_accounts, ensure_deployed  # noqa: E402
 from provider.devtools.publisher import Publisher  # noqa: E402
@@ -45,14 +47,59 @@ time.sleep(10**6)
 """
 
 
-def timed_stream(url: str, params=None) -> tuple[float, int]:
+def timed_stream(url: str, params=None) -> tuple[float, int, float]:
+    """(seconds for the whole body, bytes, seconds to the first body byte)."""
     start = time.perf_counter()
-    size = 0
+    size, first = 0, None
     with requests.get(url, params=params, stream=True, timeout=60) as response:
         response.raise_for_status()
         for chunk in response.iter_content(1024 * 1024):
+            if first is None:
+                first = time.perf_counter() - start
             size += len(chunk)
-    return time.perf_counter() - start, size
+    return time.perf_counter() - start, size, first or 0.0
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 2;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass {origin};
+            proxy_http_version 1.1;
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(folder: Path, origin_url: str) -> tuple[subprocess.Popen, str]:
+    """Debian's nginx as a plain reverse proxy to the origin (make bench-tools installs it): the
+    practical limit for any proxy streaming on this machine."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(folder=folder, port=port, origin=origin_url))
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"nginx did not start: {(folder / 'nginx-error.log').read_text()[-500:]}")
+        time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def main() -> int:
@@ -72,6 +119,7 @@ def main() -> int:
         accounts = dev_accounts(MNEMONIC)
         env = provider_env(anvil.url, tmp, INDEXER_POLL_INTERVAL="0.5")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
+        nginx, nginx_url = start_nginx(tmp / "nginx", origin_url)
         try:
             publisher = Publisher(w3, contracts["ERC721Factory"], "0x" + bytes(accounts[8].key).hex(), provider_url)
             big = publisher.publish(accounts[1], [{"type": "url", "url": f"{origin_url}/big/{size}", "method": "GET"}])
@@ -105,16 +153,19 @@ def main() -> int:
                     peak["kb"] = max(peak["kb"], max(rss_kb(p) for p in workers))
                     time.sleep(0.05)
 
-            direct, proxied = [], []
+            direct, via_nginx, proxied = [], [], []
+            first = {"direct": [], "nginx": [], "provider": []}
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             for _ in range(args.rounds):
-                seconds, got = timed_stream(f"{origin_url}/big/{size}")
-                assert got == size
-                direct.append(size / seconds / 1e6)
-                seconds, got = timed_stream(f"{provider_url}/api/services/download", download_params(big, consumers[0]))
-                assert got == size
-                proxied.append(size / seconds / 1e6)
+                for name, into, url, params in (
+                        ("direct", direct, f"{origin_url}/big/{size}", None),
+                        ("nginx", via_nginx, f"{nginx_url}/big/{size}", None),
+                        ("provider", proxied, f"{provider_url}/api/services/download", download_params(big, consumers[0]))):
+                    seconds, got, ttfb = timed_stream(url, params)
+                    assert got == size
+                    into.append(size / seconds / 1e6)
+                    first[name].append(ttfb * 1000)
             stop.set()
             sampler.join()
 
@@ -128,16 +179,23 @@ def main() -> int:
         finally:
             provider.terminate()
             provider.wait()
+            nginx.terminate()
+            nginx.wait()
             origin.terminate()
 
-    d, p = statistics.median(direct), statistics.median(proxied)
+    d, n, p = statistics.median(direct), statistics.median(via_nginx), statistics.median(proxied)
+    fb = {name: statistics.median(values) for name, values in first.items()}
     print(f"download of {args.size_mb} MiB, median of {args.rounds} rounds (gunicorn --workers 2, loopback origin)")
-    print(f"  direct from origin          {d:8.0f} MB/s")
-    print(f"  through the provider        {p:8.0f} MB/s   ({p / d:.2f}x direct)")
+    print(f"  direct from origin          {d:8.0f} MB/s   first byte {fb['direct']:6.1f} ms")
+    print(f"  through nginx (proxy)       {n:8.0f} MB/s   first byte {fb['nginx']:6.1f} ms   (proxy_buffering off)")
+    print(f"  through the provider        {p:8.0f} MB/s   first byte {fb['provider']:6.1f} ms   "
+          f"({p / n:.2f}x nginx, {p / d:.2f}x direct; first byte {fb['provider'] / fb['nginx']:.1f}x nginx's)")
     print(f"  provider worker RSS: idle {idle_rss / 1024:.0f} MB, peak while streaming {peak['kb'] / 1024:.0f} MB")
-    row(f"download {args.size_mb} MiB direct from origin (baseline)", mb_s=round(d))
-    row(f"download {args.size_mb} MiB through the provider", mb_s=round(p), ratio=round(p / d, 2),
-        rss_mb=round(peak["kb"] / 1024))
+    row(f"download {args.size_mb} MiB direct from origin", mb_s=round(d), p50_ms=round(fb["direct"], 1))
+    row(f"download {args.size_mb} MiB through nginx (baseline)", mb_s=round(n), p50_ms=round(fb["nginx"], 1))
+    row(f"download {args.size_mb} MiB through the provider", mb_s=round(p), ratio=round(p / n, 2),
+        p50_ms=round(fb["provider"], 1), rss_mb=round(peak["kb"] / 1024),
+        note=f"vs nginx; first byte {fb['provider'] / fb['nginx']:.1f}x nginx's (p50 ms column)")
     for name, result in (("initialize (warm)", init), ("download 1 KiB, warm order, signed", down)):
         row(name, rps=round(result["rps"]), p50_ms=round(result["p50_ms"], 1), p99_ms=round(result["p99_ms"], 1))
         bad = {k: v for k, v in result["statuses"].items() if k != 200}

@@ -1,9 +1,10 @@
-"""Load test: 64 concurrent clients for 60 s mixing nonce, initialize, download and compute
-status against the provider under gunicorn, from other processes on loopback. Bounded in time
-(each client stops at the deadline) and in count (each client has a fixed list of requests).
+"""Load test: 64 keep-alive connections for 60 s mixing nonce, initialize, signed download and
+compute status against the provider under gunicorn, loaded by wrk (C, so the generator does not
+take the CPU it measures). Then each endpoint alone, for the provider's CPU per request of each.
+Bounded in time (wrk's duration) and in count (each connection has a fixed list of requests).
 
-Every request must answer 200: the run reports the errors it saw and exits 1 if there are any.
-The same clients against a trivial Flask app under the same gunicorn settings give the
+Every request must answer 2xx: the run reports the errors it saw and exits 1 if there are any.
+The same connections against a trivial Flask app under the same gunicorn settings give the
 baseline, in the same run.
 
     .venv/bin/python bench/load_test.py [--clients 64] [--seconds 60] [--workers 4]
@@ -17,16 +18,13 @@ offered load, so their cost is in the figures.
 from __future__ import annotations
 
 import argparse
-import http.client
-import multiprocessing as mp
 import os
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 from eth_account import Account
@@ -34,9 +32,10 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.procs import children, rss_kb  # noqa: E402
+from bench.procs import children, cpu_seconds, rss_kb  # noqa: E402
 from bench.core import MNEMONIC, provider_env, start_gunicorn  # noqa: E402
 from bench.report import row  # noqa: E402
+from bench.wrk import figures as wrk_figures, run_wrk  # noqa: E402
 from provider.auth.signatures import sign_message  # noqa: E402
 from provider.chain.client import make_web3  # noqa: E402
 from provider.devtools.anvil import Anvil, free_port  # noqa: E402
@@ -50,62 +49,8 @@ CODE = "open('/data/outputs/out.txt', 'w').write('ok')\n"
 CONTAINER = {"entrypoint": "python3 $ALGO", "image": "python", "tag": "3.11", "checksum": "sha256:" + "00" * 32}
 
 
-def _client(base: str, requests_: list[tuple[str, str]], seconds: float, start_at: float, out) -> None:
-    parts = urlsplit(base)
-    samples: dict[str, list[float]] = {k: [] for k in {kind for kind, _ in requests_}}
-    errors: dict[str, int] = {}
-    while time.time() < start_at:
-        time.sleep(0.001)
-    deadline = time.monotonic() + seconds
-    for kind, path in requests_:
-        if time.monotonic() > deadline:
-            break
-        began = time.perf_counter()
-        try:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            status = response.status
-        except OSError as exc:
-            status = type(exc).__name__
-        samples[kind].append(time.perf_counter() - began)
-        if status != 200:
-            key = f"{kind} {status}"
-            errors[key] = errors.get(key, 0) + 1
-    out.put((samples, errors))
-
-
-def run_clients(base: str, per_client: list[list[tuple[str, str]]], seconds: float) -> dict:
-    ctx = mp.get_context("fork")
-    out = ctx.Queue()
-    start_at = time.time() + 1.0 + len(per_client) * 0.01  # every process forked before any sends
-    procs = [ctx.Process(target=_client, args=(base, paths, seconds, start_at, out)) for paths in per_client]
-    for proc in procs:
-        proc.start()
-    results = [out.get(timeout=seconds + 180) for _ in procs]
-    for proc in procs:
-        proc.join()
-    merged: dict[str, list[float]] = {}
-    errors: dict[str, int] = {}
-    for samples, errs in results:
-        for kind, values in samples.items():
-            merged.setdefault(kind, []).extend(values)
-        for key, count in errs.items():
-            errors[key] = errors.get(key, 0) + count
-    return {"samples": merged, "errors": errors, "seconds": seconds}
-
-
-def figures(values: list[float], seconds: float) -> dict:
-    values = sorted(values)
-    return {"rps": round(len(values) / seconds, 1), "p50_ms": round(1000 * statistics.median(values), 1),
-            "p99_ms": round(1000 * values[min(len(values) - 1, int(0.99 * len(values)))], 1)}
-
-
-def summary(values: list[float], seconds: float) -> str:
-    f = figures(values, seconds)
-    return f"{f['rps']:8.1f} req/s  p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  ({len(values)} requests)"
+def fmt(f: dict) -> str:
+    return f"{f['rps']:8.1f} req/s  p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  ({f['count']} requests)"
 
 
 def main() -> int:
@@ -114,8 +59,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--baseline-seconds", type=float, default=10)
+    parser.add_argument("--phase-seconds", type=float, default=10,
+                        help="seconds of each one-endpoint run that measures its CPU per request")
     args = parser.parse_args()
-    per_client_count = int(args.seconds * 60)  # far above what one client can send: time bounds the run
+    per_client_count = int(max(args.seconds, args.phase_seconds) * 400)  # time bounds the run, not the list
 
     base = Path(tempfile.mkdtemp(prefix="bench-load-", dir="/tmp"))
     os.chmod(base, 0o711)
@@ -165,27 +112,29 @@ def main() -> int:
                 "documentId": access.did, "serviceId": "0", "consumerAddress": payer.address}).json()["providerFee"]
             orders = [start_order(w3, payer, access.datatoken_address, 0, fee, consumer=c.address) for c in clients]
 
-            per_client = []
-            for index, (client, order) in enumerate(zip(clients, orders)):
-                key = "0x" + bytes(client.key).hex()
+            signed = {client.address: 0 for client in clients}
+
+            def request_for(kind: str, index: int, client, order) -> tuple[str, str, str]:
                 owner, job_id = jobs[index % len(jobs)]
-                paths = []
-                for n in range(1, per_client_count + 1):
-                    kind = KINDS[(index + n) % len(KINDS)]
-                    if kind == "nonce":
-                        paths.append((kind, f"/api/services/nonce?userAddress={client.address}"))
-                    elif kind == "initialize":
-                        paths.append((kind, "/api/services/initialize?" + urlencode({
-                            "documentId": access.did, "serviceId": "0", "consumerAddress": client.address})))
-                    elif kind == "download":
-                        paths.append((kind, "/api/services/download?" + urlencode({
-                            "documentId": access.did, "serviceId": "0", "consumerAddress": client.address,
-                            "transferTxId": order, "fileIndex": 0, "nonce": n,
-                            "signature": sign_message(key, f"{access.did}{n}")})))
-                    else:
-                        paths.append((kind, "/api/services/compute?" + urlencode({
-                            "consumerAddress": owner, "jobId": job_id})))
-                per_client.append(paths)
+                if kind == "nonce":
+                    return kind, "GET", f"/api/services/nonce?userAddress={client.address}"
+                if kind == "initialize":
+                    return kind, "GET", "/api/services/initialize?" + urlencode({
+                        "documentId": access.did, "serviceId": "0", "consumerAddress": client.address})
+                if kind == "download":
+                    signed[client.address] += 1
+                    n = signed[client.address]
+                    return kind, "GET", "/api/services/download?" + urlencode({
+                        "documentId": access.did, "serviceId": "0", "consumerAddress": client.address,
+                        "transferTxId": order, "fileIndex": 0, "nonce": n,
+                        "signature": sign_message("0x" + bytes(client.key).hex(), f"{access.did}{n}")})
+                return kind, "GET", "/api/services/compute?" + urlencode({"consumerAddress": owner, "jobId": job_id})
+
+            def plan(kinds: tuple[str, ...], count: int) -> list[list[tuple[str, str, str]]]:
+                """Per client, `count` requests cycling through `kinds` (signed nonces in order)."""
+                return [[request_for(kinds[(index + n) % len(kinds)], index, client, order) for n in range(count)]
+                        for index, (client, order) in enumerate(zip(clients, orders))]
+
             for owner, job_id in jobs:  # the polled jobs have finished before the clock starts
                 while requests.get(f"{url}/api/services/compute", timeout=10, params={
                         "consumerAddress": owner, "jobId": job_id}).json()[0]["status"] != 70:
@@ -203,44 +152,66 @@ def main() -> int:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
-            loaded = run_clients(url, per_client, args.seconds)
+            pids = [provider.pid] + workers
+            cpu_before = cpu_seconds(pids)
+            loaded = run_wrk(url, plan(KINDS, per_client_count), args.seconds)
+            loaded["cpu_ms"] = (cpu_seconds(pids) - cpu_before) * 1000 / max(1, loaded["all"]["count"])
             stop.set()
             sampler.join()
+            # One endpoint at a time: the server's CPU per request of each.
+            alone = {}
+            for kind in KINDS:
+                before = cpu_seconds(pids)
+                result = run_wrk(url, plan((kind,), int(args.phase_seconds * 300)), args.phase_seconds)
+                result["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, result["all"]["count"])
+                alone[kind] = result
         finally:
             provider.terminate()
             provider.wait()
 
-    # Baseline: the same clients and gunicorn settings against a trivial Flask app.
+    # Baseline: the same connections and gunicorn settings against a trivial Flask app.
     baseline_proc, baseline_url = start_gunicorn("bench.baseline_app:app", dict(os.environ, COMPUTE_ENABLED="false"),
                                                  workers=args.workers)
     try:
-        trivial = [[("baseline", "/")] * per_client_count for _ in range(args.clients)]
-        baseline = run_clients(baseline_url, trivial, args.baseline_seconds)
+        base_pids = [baseline_proc.pid] + children(baseline_proc.pid)
+        before = cpu_seconds(base_pids)
+        baseline = run_wrk(baseline_url, [[("baseline", "GET", "/")] * 1000] * args.clients, args.baseline_seconds)
+        baseline["cpu_ms"] = (cpu_seconds(base_pids) - before) * 1000 / max(1, baseline["all"]["count"])
     finally:
         baseline_proc.terminate()
         baseline_proc.wait()
     origin.stop()
 
-    everything = [v for values in loaded["samples"].values() for v in values]
-    print(f"load test: {args.clients} clients, {args.seconds:.0f} s, gunicorn --workers {args.workers},"
-          f" new connection per request, loopback")
+    print(f"load test: {args.clients} keep-alive connections (wrk), {args.seconds:.0f} s mixed, gunicorn --workers "
+          f"{args.workers}, loopback; CPU = the provider's processes per answered request")
     for kind in KINDS:
-        print(f"  {kind:14s} {summary(loaded['samples'].get(kind, [1e9]), args.seconds)}")
-    print(f"  {'all':14s} {summary(everything, args.seconds)}")
-    print(f"  {'baseline GET /':14s} {summary(baseline['samples']['baseline'], args.baseline_seconds)}"
+        print(f"  {kind:14s} {fmt(loaded['kinds'].get(kind, wrk_figures([], 1)))}")
+    print(f"  {'all':14s} {fmt(loaded['all'])}  CPU {loaded['cpu_ms']:.2f} ms/req")
+    print(f"  one endpoint at a time ({args.phase_seconds:.0f} s each):")
+    for kind in KINDS:
+        print(f"    {kind:12s} {fmt(alone[kind]['all'])}  CPU {alone[kind]['cpu_ms']:.2f} ms/req")
+    print(f"  {'baseline GET /':14s} {fmt(baseline['all'])}  CPU {baseline['cpu_ms']:.2f} ms/req"
           f"  (trivial Flask app, same settings, {args.baseline_seconds:.0f} s)")
-    ratio = (len(everything) / args.seconds) / (len(baseline["samples"]["baseline"]) / args.baseline_seconds)
+    ratio = loaded["all"]["rps"] / baseline["all"]["rps"]
     print(f"  provider mix / baseline throughput: {ratio:.2f}x")
     print(f"  worker RSS: {idle_kb / 1024:.0f} MB before, peak {peak['kb'] / 1024:.0f} MB during the run")
-    errors = loaded["errors"]
+    errors = dict(loaded["errors"])
+    for kind, result in alone.items():
+        for key, count in result["errors"].items():
+            errors[f"alone: {key}"] = count
     print(f"  errors: {sum(errors.values())} {errors if errors else ''}")
-    row(f"load: baseline GET / ({args.clients} clients)", **figures(baseline["samples"]["baseline"], args.baseline_seconds))
+    row(f"load: baseline GET / ({args.clients} clients)", **_figures(baseline["all"]), cpu_ms=round(baseline["cpu_ms"], 2))
     for kind in KINDS:
-        row(f"load: {kind} ({args.clients} clients, mixed)", **figures(loaded["samples"].get(kind, [1e9]), args.seconds))
-    row(f"load: all ({args.clients} clients, {args.seconds:.0f} s)", **figures(everything, args.seconds),
-        ratio=round(ratio, 2), rss_mb=round(peak["kb"] / 1024), note=f"{sum(errors.values())} errors")
+        row(f"load: {kind} ({args.clients} clients, alone)", **_figures(alone[kind]["all"]),
+            cpu_ms=round(alone[kind]["cpu_ms"], 2))
+    row(f"load: all ({args.clients} clients, {args.seconds:.0f} s, mixed)", **_figures(loaded["all"]),
+        cpu_ms=round(loaded["cpu_ms"], 2), ratio=round(ratio, 2), rss_mb=round(peak["kb"] / 1024),
+        note=f"{sum(errors.values())} errors")
     return 1 if errors or baseline["errors"] else 0
 
+
+def _figures(f: dict) -> dict:
+    return {"rps": f["rps"], "p50_ms": f["p50_ms"], "p99_ms": f["p99_ms"]}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,10 +27,10 @@ BENCHMARKS = {
     "compute": (["bench/compute.py"], ["bench/compute.py", "--runs", "2", "--queued", "6"]),
     "k8s": (["bench/k8s.py"], ["bench/k8s.py", "--jobs", "1", "5"]),
     "load": (["bench/load_test.py"], ["bench/load_test.py", "--clients", "16", "--seconds", "10",
-                                      "--baseline-seconds", "5"]),
+                                      "--baseline-seconds", "5", "--phase-seconds", "3"]),
 }
 COLUMNS = [("req/s", "rps", "{:.0f}"), ("p50 ms", "p50_ms", "{:g}"), ("p99 ms", "p99_ms", "{:g}"),
-           ("MB/s", "mb_s", "{:.0f}"), ("job s", "job_s", "{:g}"), ("peak RSS MB", "rss_mb", "{:.0f}"),
+           ("CPU ms/req", "cpu_ms", "{:g}"), ("MB/s", "mb_s", "{:.0f}"), ("job s", "job_s", "{:g}"), ("peak RSS MB", "rss_mb", "{:.0f}"),
            ("vs baseline", "ratio", "{:g}x")]
 
 
