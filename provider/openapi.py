@@ -120,6 +120,17 @@ def document(version: str) -> dict[str, Any]:
                                     {"200": _json({"type": "object"}, "OpenAPI 3 document")})},
         "/api/docs": {"get": _operation("This document as a web page", "docs", "operations", {
             "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}})},
+        "/console": {"get": _operation(
+            "The operator console (HTML)", "console", "operations", {
+                "200": {"description": "The console page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                "303": {"description": "Token or admin signature accepted: a session cookie, on to /console"},
+                "401": {"description": "The sign-in page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                **BAD, **NOT_FOUND},
+            params=[_query("token", {"type": "string"}, description="CONSOLE_TOKEN (becomes a session cookie)"),
+                    _query("address", ADDRESS, description="an admin address (with nonce and signature)"),
+                    _query("nonce", {"type": "string"}), _query("signature", {"type": "string"})],
+            description="Environments, queue, recent jobs, index lag, health, recent refusals. Off in production "
+                        "unless CONSOLE_TOKEN or CONSOLE_ADMIN_ADDRESSES is configured.")},
         "/api/services/openapi.json": {"get": _operation("This document", "openapi", "operations",
                                                          {"200": _json({"type": "object"}, "OpenAPI 3 document")})},
         "/api/services/nonce": {"get": _operation(
