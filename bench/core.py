@@ -71,7 +71,8 @@ def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str, st
 
 
 def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict:
-    """name -> (server url, per-connection request lists, baseline name or None)."""
+    """name -> (server url, per-connection request lists or a function making fresh ones for each
+    round, baseline name or None)."""
     user = Account.create().address
     many = 200_000  # bounded by time; a list only needs to outlast it
     body = os.urandom(1024)
@@ -94,7 +95,8 @@ def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict
             provider_url, same(("fileinfo", "POST", "/api/services/fileinfo", fileinfo, "application/json")),
             "baseline fileinfo (Flask + one GET)"),
         "GET createAuthToken (signed, nonce consumed)": (
-            provider_url, signed_token_paths(int(args.seconds * 3000), CLIENTS), "baseline GET / (trivial Flask app)"),
+            provider_url, lambda: signed_token_paths(int(args.seconds * 3000), CLIENTS),  # fresh nonces
+            "baseline GET / (trivial Flask app)"),
     }
 
 
@@ -134,8 +136,7 @@ def main() -> int:
             results = {name: [] for name in plans}
             for round_ in range(args.rounds):
                 for name, (url, lists, _) in plans.items():
-                    if name.startswith("GET createAuthToken"):  # fresh nonces every round
-                        lists = signed_token_paths(int(args.seconds * 3000), CLIENTS)
+                    lists = lists() if callable(lists) else lists
                     pids = [servers[url].pid] + children(servers[url].pid)
                     before = cpu_seconds(pids)
                     result = run_wrk(url, lists, args.seconds)

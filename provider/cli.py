@@ -156,24 +156,20 @@ def cmd_jobs(args) -> int:
 
 
 def cmd_index(args) -> int:
+    from provider.health import chain_head, chain_index_status
+
     services = _services()
     report = []
     for indexer in services.indexers:
-        chain_id = indexer.chain.chain_id
-        try:
-            head = indexer.chain.w3.eth.block_number
-        except Exception as exc:
-            print(f"chain {chain_id}: RPC unreachable ({type(exc).__name__})", file=sys.stderr)
+        head = chain_head(indexer)
+        if head is None:
+            print(f"chain {indexer.chain.chain_id}: RPC unreachable", file=sys.stderr)
             return 1
         if args.sync:
             if not _sync_with_progress(indexer, head, print_fn=lambda text: print(text, end="", flush=True)):
                 holder = indexer.leases.holder_of(indexer.lease_name)
-                print(f"chain {chain_id}: another process is indexing (lease holder {holder}); not syncing")
-        last = indexer.last_indexed_block()
-        report.append({"chainId": chain_id, "head": head, "startBlock": indexer.start_block,
-                       "lastIndexedBlock": last, "lagBlocks": max(0, head - last),
-                       "leaseHolder": indexer.leases.holder_of(indexer.lease_name),
-                       **services.assets.counts(chain_id)})
+                print(f"chain {indexer.chain.chain_id}: another process is indexing (lease holder {holder}); not syncing")
+        report.append(chain_index_status(services, indexer, head))
     if args.json:
         print(json.dumps(report, indent=2))
     else:

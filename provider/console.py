@@ -71,7 +71,7 @@ class ConsoleAccess:
 def console_view(services, now: float | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain data (the template only lays it out)."""
     now = now or time.time()
-    from provider.health import readiness, unready_reasons
+    from provider.health import index_status, readiness, unready_reasons
 
     checks, reasons = readiness(services), unready_reasons(services)
     view: dict[str, Any] = {
@@ -80,7 +80,7 @@ def console_view(services, now: float | None = None) -> dict[str, Any]:
         "providers": [{"chainId": c.chain_id, "address": c.provider_address} for c in services.chains],
         "health": [{"name": name, "ok": ok, "reason": reasons.get(name, "")}
                    for name, ok in sorted(checks.items())],
-        "chains": _index_lag(services),
+        "chains": index_status(services),
         "environments": [], "queue": [], "jobs": [], "errors": _recent_errors(services),
         "compute": services.compute is not None,
     }
@@ -95,10 +95,9 @@ def console_view(services, now: float | None = None) -> dict[str, Any]:
                 "resources": [{"id": r["id"], "inUse": r["inUse"], "total": r["total"],
                                "percent": _percent(r["inUse"], r["total"])} for r in env["resources"]],
                 "price": env.get("priceMin"), "free": bool(env.get("free"))})
-    jobs = sorted(services.compute.jobs.with_status(set(st.TEXTS) | {st.SETTLING}),
-                  key=lambda j: j.date_created, reverse=True)
-    view["queue"] = [_job_row(job, now) for job in reversed(jobs) if job.status == st.QUEUED]  # oldest first
-    view["jobs"] = [_job_row(job, now) for job in jobs[:RECENT_JOBS]]
+    jobs = services.compute.jobs
+    view["queue"] = [_job_row(job, now) for job in jobs.with_status([st.QUEUED])]  # oldest first
+    view["jobs"] = [_job_row(job, now) for job in jobs.newest(RECENT_JOBS)]
     return view
 
 
@@ -113,39 +112,16 @@ def _job_row(job, now: float) -> dict[str, Any]:
             "failed": st.is_terminal(job.status) and job.status != st.FINISHED, "error": job.error or ""}
 
 
-def _index_lag(services) -> list[dict[str, Any]]:
-    rows = []
-    for indexer in services.indexers:
-        chain_id = indexer.chain.chain_id
-        try:
-            head = indexer.chain.w3.eth.block_number
-        except Exception:  # an unreachable node is what the row reports
-            head = None
-        last = indexer.last_indexed_block()
-        counts = services.assets.counts(chain_id)
-        rows.append({"chainId": chain_id, "head": head if head is not None else "unreachable",
-                     "indexed": last, "lag": max(0, head - last) if head is not None else "-",
-                     "assets": counts.get("assets", 0), "refused": counts.get("refused", 0),
-                     "enabled": services.settings.indexer.enabled})
-    return rows
-
-
 def _recent_errors(services) -> list[dict[str, Any]]:
-    """Refused and failed actions, newest first, from the audit trail (never a signature: the
-    trail stores none), and failed jobs' reasons."""
-    rows = []
+    """The newest refused actions from the audit trail (which stores no signature). A failed
+    job's reason is in its row of the recent-jobs table."""
     try:
-        entries = services.audit.entries(since=time.time() - 7 * 86400)
+        entries = services.audit.newest_not_ok(RECENT_ERRORS)
     except Exception:  # a broken store is shown by the health row, not by a 500 here
         entries = []
-    for entry in reversed(entries):
-        if entry.get("outcome") not in (None, "ok"):
-            rows.append({"at": time.strftime("%H:%M:%S", time.gmtime(entry["at"])), "what": entry["action"],
-                         "outcome": entry["outcome"], "reason": (entry.get("reason") or "")[:200],
-                         "did": entry.get("did") or ""})
-        if len(rows) >= RECENT_ERRORS:
-            break
-    return rows
+    return [{"at": time.strftime("%H:%M:%S", time.gmtime(entry["at"])), "what": entry["action"],
+             "outcome": entry["outcome"], "reason": (entry.get("reason") or "")[:200], "did": entry.get("did") or ""}
+            for entry in entries]
 
 
 def _percent(used, total) -> int:

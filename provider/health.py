@@ -57,3 +57,25 @@ def readiness(services: ProviderServices) -> dict[str, bool]:
     if services.engine is not None:
         checks["engine"] = services.engine.ready()
     return checks
+
+
+def chain_index_status(services: ProviderServices, indexer, head: int | None) -> dict:
+    """How far one chain's index is behind `head` (None: the node did not answer), and what it holds."""
+    last = indexer.last_indexed_block()
+    chain_id = indexer.chain.chain_id
+    return {"chainId": chain_id, "head": head, "startBlock": indexer.start_block, "lastIndexedBlock": last,
+            "lagBlocks": max(0, head - last) if head is not None else None,
+            "leaseHolder": indexer.leases.holder_of(indexer.lease_name), **services.assets.counts(chain_id)}
+
+
+def chain_head(indexer) -> int | None:
+    try:
+        return indexer.chain.w3.eth.block_number
+    except Exception:  # an unreachable node is what the caller reports, by chain id only
+        return None
+
+
+def index_status(services: ProviderServices) -> list[dict]:
+    """Every chain's `chain_index_status` against its node's current head."""
+    return [chain_index_status(services, indexer, chain_head(indexer)) for indexer in services.indexers]
+

@@ -103,6 +103,9 @@ class JobStore(Protocol):
 
     def with_status(self, statuses: Iterable[int]) -> list[Job]: ...
 
+    def newest(self, limit: int) -> list[Job]:
+        """The `limit` most recently created jobs, newest first."""
+
     def count_active(self, environment: str) -> int: ...
 
     def update(self, job_id: str, *, expect_status: int | None = None, **changes) -> bool: ...
@@ -149,6 +152,11 @@ class SqliteJobStore:
         rows = self._db.read().execute(
             f"SELECT * FROM compute_job WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY date_created",
             statuses).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def newest(self, limit: int) -> list[Job]:
+        rows = self._db.read().execute("SELECT * FROM compute_job ORDER BY date_created DESC LIMIT ?",
+                                       (int(limit),)).fetchall()
         return [_row_to_job(r) for r in rows]
 
     def count_active(self, environment: str) -> int:

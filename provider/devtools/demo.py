@@ -195,8 +195,6 @@ class Demo:
         failed = [title for title, passed in self.steps if not passed]
         self.out(f"{len(self.steps) - len(failed)} of {len(self.steps)} steps worked"
                  + (f"; failed: {', '.join(failed)}" if failed else ""))
-        if "console" in state:
-            self.out(f"operator console: {state['console']}")
         return 0 if ok and not failed else 1
 
     def provider_up(self, state: dict) -> str:

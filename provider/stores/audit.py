@@ -113,6 +113,10 @@ class AuditLog(Protocol):
 
     def entries(self, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]: ...
 
+    def newest_not_ok(self, limit: int) -> list[dict]:
+        """The `limit` newest entries whose outcome is not "ok", newest first, read through an
+        index: the cost does not grow with the trail."""
+
     def anchor(self) -> str:
         """The hash the kept chain starts from (the last pruned entry's, or the genesis)."""
 
@@ -162,11 +166,20 @@ class SqliteAuditLog:
         if limit:
             query, args = query + " LIMIT ?", args + [int(limit)]
         rows = self.db.read().execute(query, args).fetchall()
-        return [dict(row) | {"details": json.loads(row["details"] or "{}")} for row in rows]
+        return [_row_entry(row) for row in rows]
+
+    def newest_not_ok(self, limit: int) -> list[dict]:
+        rows = self.db.read().execute("SELECT * FROM audit_entry WHERE outcome != 'ok' ORDER BY seq DESC LIMIT ?",
+                                      (int(limit),)).fetchall()
+        return [_row_entry(row) for row in rows]
 
     def anchor(self) -> str:
         row = self.db.read().execute("SELECT hash FROM audit_anchor WHERE id = 1").fetchone()
         return row["hash"] if row else GENESIS
+
+
+def _row_entry(row) -> dict:
+    return dict(row) | {"details": json.loads(row["details"] or "{}")}
 
 
 class RedisAuditLog:
@@ -198,6 +211,8 @@ class RedisAuditLog:
                     pipe.zadd(self._key("order"), {entry["seq"]: entry["seq"]})
                     if entry.get("did"):
                         pipe.zadd(self._key("did:" + entry["did"]), {entry["seq"]: entry["seq"]})
+                    if entry.get("outcome") != "ok":
+                        pipe.zadd(self._key("not_ok"), {entry["seq"]: entry["seq"]})
                     pipe.execute()
                     break
                 except redis.WatchError:
@@ -218,6 +233,7 @@ class RedisAuditLog:
         pipe.set(self._key("anchor"), cut["hash"])
         pipe.hdel(self._key("entries"), *seqs)
         pipe.zremrangebyscore(self._key("order"), "-inf", cut["seq"])
+        pipe.zremrangebyscore(self._key("not_ok"), "-inf", cut["seq"])
         pipe.execute()
 
     def entries(self, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]:
@@ -228,6 +244,11 @@ class RedisAuditLog:
         if since is not None:
             found = [e for e in found if e["at"] >= since]
         return found[:limit] if limit else found
+
+    def newest_not_ok(self, limit: int) -> list[dict]:
+        seqs = [int(s) for s in self.redis.zrevrange(self._key("not_ok"), 0, max(0, int(limit) - 1))]
+        raw = self.redis.hmget(self._key("entries"), seqs) if seqs else []
+        return [json.loads(item) for item in raw if item is not None]
 
     def anchor(self) -> str:
         value = self.redis.get(self._key("anchor"))
@@ -285,6 +306,10 @@ class AuditTrail:
 
     def entries(self, *, did: str | None = None, since: float | None = None, limit: int | None = None) -> list[dict]:
         return self.log.entries(did, since, limit)
+
+    def newest_not_ok(self, limit: int) -> list[dict]:
+        """Recent refusals and failures, newest first (what an operator looks at first)."""
+        return self.log.newest_not_ok(limit) if self.log is not None else []
 
     def verify(self) -> list[str]:
         return chain_breaks(self.log.entries(), self.log.anchor())

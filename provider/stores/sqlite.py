@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS compute_job (
 CREATE INDEX IF NOT EXISTS compute_job_owner ON compute_job(owner);
 CREATE INDEX IF NOT EXISTS compute_job_status ON compute_job(status);
 CREATE UNIQUE INDEX IF NOT EXISTS compute_job_agreement ON compute_job(agreement_id);
+CREATE INDEX IF NOT EXISTS compute_job_created ON compute_job(date_created);
 -- Every agreement (order) that ever started a job, kept when the job is deleted: one order
 -- starts one job, forever.
 CREATE TABLE IF NOT EXISTS used_agreement (
@@ -122,6 +123,8 @@ CREATE TABLE IF NOT EXISTS audit_entry (
     hash       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_entry_did ON audit_entry(did, seq);
+-- Refusals and failures, so "the newest N" reads N rows however long the trail is.
+CREATE INDEX IF NOT EXISTS audit_entry_not_ok ON audit_entry(seq) WHERE outcome != 'ok';
 CREATE TABLE IF NOT EXISTS audit_anchor (   -- the last pruned entry: where the kept chain starts
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     seq  INTEGER NOT NULL,

@@ -38,6 +38,16 @@ def test_create_get_and_list(store):
     assert store.count_active("test-free") == 2
 
 
+def test_newest_gives_the_latest_jobs_first_whatever_their_status(store):
+    ids = [f"{i:x}" * 32 for i in range(1, 5)]
+    for job_id in ids:
+        queue_job(store, job_id)
+        time.sleep(0.01)
+    store.update(ids[1], status=st.FINISHED)
+    assert [j.job_id for j in store.newest(3)] == [ids[3], ids[2], ids[1]]
+    assert [j.job_id for j in store.newest(10)] == ids[::-1]
+
+
 def test_one_agreement_starts_one_job(store):
     job = queue_job(store, "c" * 32)
     twin = type(job)(**{**job.__dict__, "job_id": "d" * 32})

@@ -200,3 +200,23 @@ def test_providers_sharing_redis_share_one_trail(make_app, redis_url, redis_clie
     assert isinstance(trail.log, RedisAuditLog)
     assert [e["action"] for e in trail.entries(did=asset.did)] == ["initialize", "initialize"]
     assert trail.verify() == []
+
+
+def test_every_store_gives_the_newest_refusals_first_and_forgets_pruned_ones(audit_log):
+    """What the operator console shows: the newest N refusals, not the whole trail filtered."""
+    trail = AuditTrail(audit_log, retention_seconds=100, prune_every=10 ** 9)
+    for i in range(30):
+        trail.record("download", did=f"did:op:{i}", outcome="refused" if i % 3 == 0 else "ok", reason=f"r{i}")
+    newest = trail.newest_not_ok(4)
+    assert [e["did"] for e in newest] == ["did:op:27", "did:op:24", "did:op:21", "did:op:18"]
+    assert all(e["outcome"] == "refused" and e["reason"] == "r" + e["did"].rsplit(":", 1)[1] for e in newest)
+    assert len(trail.newest_not_ok(100)) == 10
+
+    for seq in range(1, 11):  # entries 1..10 (refusals 0, 3, 6, 9) fall out of the retention
+        edit(audit_log, seq, at=1.0)
+    trail.prune()
+    assert [e["did"] for e in trail.newest_not_ok(100)][-1] == "did:op:12"
+    if isinstance(audit_log, SqliteAuditLog):  # read through the partial index, not a scan of the trail
+        plan = " ".join(str(tuple(row)) for row in audit_log.db.read().execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM audit_entry WHERE outcome != 'ok' ORDER BY seq DESC LIMIT 4"))
+        assert "audit_entry_not_ok" in plan

@@ -102,6 +102,10 @@ class ClusterJobStore:
         wanted = {int(s) for s in statuses}
         return [job for job, _ in self._records() if job.status in wanted]
 
+    def newest(self, limit: int) -> list[Job]:
+        """Sorted here: the cluster lists every job's ConfigMap anyway (one labelled list call)."""
+        return sorted((job for job, _ in self._records()), key=lambda j: j.date_created, reverse=True)[:int(limit)]
+
     def count_active(self, environment: str) -> int:
         return sum(1 for job, _ in self._records() if job.environment == environment and not st.is_terminal(job.status))
 
