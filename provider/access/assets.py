@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
-from web3.exceptions import Web3Exception
 
 from provider import boundedjson
 from provider.access.consumable import NotConsumable, check_consumable, check_credentials, find_service
 from provider.auth.signatures import same_address
 from provider.boundedjson import JSONRejected
-from provider.chain.client import ChainClient, Chains
+from provider.chain.client import ChainClient, Chains, ViewCallFailed
 from provider.crypto.ecies import DecryptionFailed, decrypt
 from provider.ddo import schema
 from provider.ddo.resolver import AssetResolver, is_did
@@ -77,10 +75,9 @@ class AssetCatalog:
 
     def onchain_state(self, asset: Asset) -> int:
         nft = asset.ddo.get("nft", {}).get("address") or asset.ddo.get("nftAddress")
-        contract = asset.chain.contract("ERC721Template", nft)
         try:
-            return int(asset.chain.call(lambda: contract.functions.getMetaData().call()[2]))
-        except (Web3Exception, ValueError):
+            return int(asset.chain.view("ERC721Template", nft, "getMetaData")[2])
+        except (ViewCallFailed, TypeError):
             return -1
 
     def require_consumable(self, asset: Asset, consumer: str) -> None:
@@ -109,9 +106,8 @@ class AssetCatalog:
         asset's chain. A contract that does not answer counts as "not on the list"."""
         def holds(contract: str) -> bool:
             try:
-                access_list = asset.chain.contract("AccessList", to_checksum_address(contract))
-                return int(asset.chain.call(access_list.functions.balanceOf(to_checksum_address(consumer)).call)) > 0
-            except (Web3Exception, ValueError, TypeError):
+                return int(asset.chain.view("AccessList", contract, "balanceOf", consumer)[0]) > 0
+            except (ViewCallFailed, TypeError):
                 return False
         return holds
 

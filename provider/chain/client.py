@@ -11,7 +11,10 @@ from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
+import eth_abi
 import requests
+from eth_abi.exceptions import DecodingError, EncodingError
+from eth_utils.abi import collapse_if_tuple, function_abi_to_4byte_selector
 from web3.exceptions import Web3Exception
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -23,10 +26,32 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
 from provider.config import ChainSettings, Settings
+from provider.crypto.addresses import is_valid_address
 from provider.crypto.ecies import compressed_public_key
 from provider.errors import ConfigurationError, DependencyUnavailable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class ViewCallFailed(ValueError):
+    """A view function did not answer with a decodable result: the address is not a contract,
+    the call reverted, or what came back does not fit the ABI."""
+
+
+_VIEWS: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
+
+
+def view_signature(contract_name: str, function: str) -> tuple[bytes, list[str], list[str]]:
+    """(selector, input types, output types) of a contract's function, worked out once."""
+    key = (contract_name, function)
+    if key not in _VIEWS:
+        entries = [e for e in abi(contract_name) if e.get("type") == "function" and e.get("name") == function]
+        if len(entries) != 1:
+            raise ConfigurationError(f"{contract_name} has {len(entries)} functions named {function}")
+        entry = entries[0]
+        _VIEWS[key] = (function_abi_to_4byte_selector(entry), [collapse_if_tuple(i) for i in entry["inputs"]],
+                       [collapse_if_tuple(o) for o in entry["outputs"]])
+    return _VIEWS[key]
 
 
 def make_web3(url: str, timeout: float = 30.0) -> Web3:
@@ -115,6 +140,33 @@ class ChainClient:
         else:
             cache.move_to_end(key)
         return contract
+
+    def view(self, contract_name: str, address: str, function: str, *args: Any) -> tuple:
+        """A view function's outputs by one raw `eth_call` at the latest block.
+
+        On the request path (asset state, access lists, escrow balances) web3's contract layer
+        and middleware cost about ten times the RPC itself: ABI lookup and validation, argument
+        normalisation, the middleware onion. The selector and types are worked out once here
+        and the call goes straight to the HTTP provider. Addresses come back in lower case.
+        Raises ViewCallFailed for an invalid
+        address, a revert or an undecodable answer; DependencyUnavailable when the node is down.
+        """
+        if not is_valid_address(address):
+            raise ViewCallFailed("not an address")
+        selector, inputs, outputs = view_signature(contract_name, function)
+        try:
+            data = selector + eth_abi.encode(inputs, [a.lower() if isinstance(a, str) else a for a in args])
+        except (EncodingError, TypeError, ValueError) as exc:
+            raise ViewCallFailed("arguments do not fit the ABI") from exc
+        response = self.call(self.w3.provider.make_request, "eth_call",
+                             [{"to": address.lower(), "data": "0x" + data.hex()}, "latest"])
+        result = response.get("result") if isinstance(response, dict) else None
+        if not isinstance(result, str) or not result.startswith("0x") or len(result) <= 2:
+            raise ViewCallFailed("no result")  # a revert (an error object), or no code at the address
+        try:
+            return tuple(eth_abi.decode(outputs, bytes.fromhex(result[2:])))
+        except (DecodingError, ValueError, OverflowError) as exc:
+            raise ViewCallFailed("result does not fit the ABI") from exc
 
     def factory(self) -> Contract:
         return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))
