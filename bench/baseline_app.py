@@ -34,4 +34,6 @@ def fileinfo():
                          "contentType": upstream.headers.get("Content-Type"),
                          "contentLength": upstream.headers.get("Content-Length")}])
     finally:
-        upstream.release_conn()
+        # Closed, not released: a connection given back with its body unread answered the next
+        # request with that body (the twin's occasional errors). The provider closes it too.
+        upstream.close()

@@ -50,7 +50,9 @@ def raw_transaction_ids(query_string: bytes) -> dict[str, str]:
     lost, so it is read again from the raw query string here. Only an exact 32-byte value that
     is not already hex text is converted; anything else is left for the normal checks.
     """
-    found = {}
+    found: dict[str, str] = {}
+    if b"transferTxId" not in query_string and b"transactionId" not in query_string:
+        return found  # (most requests: no second parse of the query)
     text = query_string.decode("ascii", "replace")  # percent-encoded: plain ASCII on the wire
     for name, decoded in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
         value = decoded.encode("latin-1")  # latin-1 maps every byte to one character and back

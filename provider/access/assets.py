@@ -6,6 +6,9 @@ files are; it knows nothing of requests, orders or fees.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +50,29 @@ class Asset:
 
 
 class AssetCatalog:
+    DECRYPTED_FILES_KEPT = 1024
+
     def __init__(self, chains: Chains, resolver: AssetResolver):
         self.chains = chains
         self.resolver = resolver
+        # ciphertext digest -> plaintext: an ECIES decryption is most of a warm download's own
+        # work, and a service's `files` blob does not change between downloads.
+        self._decrypted: OrderedDict[bytes, bytes] = OrderedDict()
+        self._decrypted_lock = threading.Lock()
+
+    def _decrypt_files(self, chain: ChainClient, ciphertext: bytes) -> bytes:
+        key = hashlib.sha256(chain.chain_id.to_bytes(8, "big") + ciphertext).digest()
+        with self._decrypted_lock:
+            plain = self._decrypted.get(key)
+            if plain is not None:
+                self._decrypted.move_to_end(key)
+                return plain
+        plain = decrypt(chain.settings.private_key, ciphertext)  # only what decrypts is kept
+        with self._decrypted_lock:
+            self._decrypted[key] = plain
+            while len(self._decrypted) > self.DECRYPTED_FILES_KEPT:
+                self._decrypted.popitem(last=False)
+        return plain
 
     def asset(self, did: Any) -> Asset:
         ddo = self.resolver.resolve(did) if is_did(did) else None
@@ -115,7 +138,7 @@ class AssetCatalog:
         """Decrypt `service.files`; they must name this service's datatoken and this NFT."""
         failure = FilesUnreadable(asset.prefixed("Unable to get dataset files"))
         try:
-            plain = decrypt(asset.chain.settings.private_key, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
+            plain = self._decrypt_files(asset.chain, bytes.fromhex(str(service.get("files", "")).removeprefix("0x")))
             content = boundedjson.loads(plain, what="files")
         except (DecryptionFailed, ValueError, UnicodeDecodeError, JSONRejected):
             raise failure from None

@@ -8,6 +8,7 @@ JCS numbers are IEEE doubles, so amounts in token base units travel as strings.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,17 +20,16 @@ class NotCanonicalisable(ValueError):
     """A value JCS has no form for (NaN, infinity, a huge integer, a non-string key...)."""
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
 def _string(text: str) -> str:
-    out = ['"']
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'  # (most strings have nothing to escape)
 
 
 def _number(value: int | float) -> str:

@@ -43,3 +43,15 @@ def test_no_contract_a_revert_or_a_misfit_answer_is_a_failed_view(chain, dev_cha
         chain.view("ERC721Template", factory, "getMetaData")
     with pytest.raises(ViewCallFailed):  # an argument that does not fit the ABI
         chain.view("AccessList", factory, "balanceOf", "not an address")
+
+
+def test_the_rpc_session_keeps_the_operators_proxy_settings(monkeypatch):
+    from provider.chain.client import rpc_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "node.local")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/operator.pem")
+    proxied = rpc_session("https://rpc.example.org")
+    assert proxied.proxies.get("https") == "http://proxy.internal:3128" and proxied.verify == "/etc/ssl/operator.pem"
+    assert proxied.trust_env is False  # (read once above, not again on every call)
+    assert "https" not in rpc_session("https://node.local:8545").proxies
