@@ -95,8 +95,10 @@ class AccessService(AssetCatalog):
     # ---- endpoints -----------------------------------------------------------------------
 
     def fileinfo(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        # A file object sent by the caller itself concerns no asset: only its refusals (a blocked
+        # address, a bad URL) are kept; every look at a DID's files is kept.
         with self.audit.action("fileinfo", did=data.get("did"), serviceId=data.get("serviceId"),
-                               fileType=data.get("type")):
+                               fileType=data.get("type"), refusals_only=data.get("type") is not None):
             return self._fileinfo(data)
 
     def _fileinfo(self, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
 from provider.config import ChainSettings, Settings
 from provider.crypto.addresses import is_valid_address
-from provider.crypto.ecies import compressed_public_key
+from provider.crypto.ecies import compressed_public_key, public_key_hex
 from provider.errors import ConfigurationError, DependencyUnavailable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -110,6 +110,12 @@ class ChainClient:
         """The compressed public key of this chain's provider key (Ocean Node's `nodePublicKey`),
         derived once: the root document and node status show it on every request."""
         return compressed_public_key(self.settings.private_key)
+
+    @cached_property
+    def public_key(self) -> str:
+        """The 64-byte public key of this chain's provider key as 0x-hex, what documents are
+        encrypted to (derived once: deriving it was a third of an encrypt request)."""
+        return public_key_hex(self.settings.private_key)
 
     @cached_property
     def network_name(self) -> str:

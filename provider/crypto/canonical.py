@@ -39,6 +39,16 @@ def _number(value: int | float) -> str:
         return str(value)
     if not math.isfinite(value):
         raise NotCanonicalisable("NaN and infinities have no JSON form")
+    if 1e-4 <= abs(value) < 1e16:
+        # Here Python's repr already is ECMAScript's form (same shortest digits, no exponent)
+        # except for a trailing ".0" on whole numbers; timestamps take this path.
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return ecmascript_number(value)
+
+
+def ecmascript_number(value: float) -> str:
+    """ECMAScript Number::toString of a finite float, worked out from its digits."""
     if value == 0:
         return "0"
     # ECMAScript Number::toString over the shortest round-trip digits (Python's repr has them):
@@ -76,7 +86,10 @@ def canonical(value: Any) -> str:
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             raise NotCanonicalisable("object member names must be strings")
-        names = sorted(value, key=lambda name: name.encode("utf-16-be"))
+        if all(name.isascii() for name in value):  # UTF-16 order is code point order here
+            names = sorted(value)
+        else:
+            names = sorted(value, key=lambda name: name.encode("utf-16-be"))
         return "{" + ",".join(_string(name) + ":" + canonical(value[name]) for name in names) + "}"
     raise NotCanonicalisable(f"{type(value).__name__} has no JSON form")
 

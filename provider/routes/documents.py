@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex
+from provider.crypto.ecies import encrypt as ecies_encrypt
 from provider.ddo.decrypt import DecryptRequest
 from provider.errors import InvalidRequest
 from provider.routes.common import address_field, auth_token, request_data, require, services
@@ -30,7 +30,7 @@ def encrypt():
         require(request.args, "consumerAddress", "nonce")
         consumer = address_field(request.args, "consumerAddress")
         svc.authenticator.authorize_command("encrypt", consumer, request.args["nonce"], signature)
-    ciphertext = ecies_encrypt(public_key_hex(chain.settings.private_key), body)
+    ciphertext = ecies_encrypt(chain.public_key, body)
     return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
 
 

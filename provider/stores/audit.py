@@ -68,6 +68,7 @@ class Action:
     address: str | None
     details: dict[str, Any] = field(default_factory=dict)
     deferred: bool = False
+    refusals_only: bool = False  # an allowed outcome is not written (see AuditTrail.action)
 
     def note(self, **details: Any) -> None:
         self.details.update({k: v for k, v in details.items() if v is not None})
@@ -99,7 +100,7 @@ class Action:
             reason = error.user_message if isinstance(error, ProviderError) else "internal error"
             self.trail.write(self.name, self.did, self.address, "refused",
                              reason if isinstance(reason, str) else json.dumps(reason)[:500], self.details)
-        elif not self.deferred:
+        elif not self.deferred and not self.refusals_only:
             self.trail.write(self.name, self.did, self.address, "ok", None, self.details)
         return False
 
@@ -130,9 +131,10 @@ class SqliteAuditLog:
     def append(self, entry: dict[str, Any], prune_before: float | None) -> None:
         with self.db.write() as conn:
             last = conn.execute("SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1").fetchone()
-            anchor = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
-            entry["seq"] = (last["seq"] + 1) if last else ((anchor["seq"] + 1) if anchor else 1)
-            entry["prev"] = last["hash"] if last else (anchor["hash"] if anchor else GENESIS)
+            if last is None:  # an empty (or wholly pruned) trail goes on from its anchor
+                last = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+            entry["seq"] = last["seq"] + 1 if last else 1
+            entry["prev"] = last["hash"] if last else GENESIS
             entry["hash"] = entry_hash(entry["prev"], entry)
             conn.execute("INSERT INTO audit_entry(seq, at, action, did, address, client, request_id, outcome,"
                          " reason, details, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -269,9 +271,12 @@ class AuditTrail:
     def disabled(cls) -> "AuditTrail":
         return cls(None)
 
-    def action(self, name: str, *, did: Any = None, address: Any = None, **details: Any) -> Action:
+    def action(self, name: str, *, did: Any = None, address: Any = None, refusals_only: bool = False,
+               **details: Any) -> Action:
+        """`refusals_only`: for actions that concern no asset and no identity (a probe of a file
+        object the caller sent itself), whose allowed outcomes tell a publisher nothing."""
         return Action(self, name, str(did)[:200] if did else None, str(address)[:64] if address else None,
-                      {k: v for k, v in details.items() if v is not None})
+                      {k: v for k, v in details.items() if v is not None}, refusals_only=refusals_only)
 
     def record(self, name: str, *, did: Any = None, address: Any = None, outcome: str = "ok",
                reason: str | None = None, **details: Any) -> None:

@@ -220,3 +220,16 @@ def test_every_store_gives_the_newest_refusals_first_and_forgets_pruned_ones(aud
         plan = " ".join(str(tuple(row)) for row in audit_log.db.read().execute(
             "EXPLAIN QUERY PLAN SELECT * FROM audit_entry WHERE outcome != 'ok' ORDER BY seq DESC LIMIT 4"))
         assert "audit_entry_not_ok" in plan
+
+
+def test_fileinfo_of_a_did_is_kept_a_callers_own_file_object_only_when_refused(shop, origin):  # noqa: F811
+    asset = shop.publish([url_file(origin)])
+    client, trail = shop.app.test_client(), trail_of(shop)
+    before = len(trail.entries())
+    assert client.post("/api/services/fileinfo", json={"did": asset.did, "serviceId": "0"}).status_code == 200
+    assert client.post("/api/services/fileinfo", json=url_file(origin)).status_code == 200
+    assert client.post("/api/services/fileinfo", json={"type": "url", "url": "gopher://x", "method": "GET"}
+                       ).status_code == 400
+    kept = [(e["action"], e["did"], e["outcome"]) for e in trail.entries()[before:]]
+    assert kept == [("fileinfo", asset.did, "ok"), ("fileinfo", None, "refused")]
+    assert trail.verify() == []

@@ -33,3 +33,17 @@ def test_members_sort_by_utf16_code_units():
 def test_what_has_no_canonical_form_is_refused(value):
     with pytest.raises(NotCanonicalisable):
         canonical(value)
+
+
+def test_the_repr_shortcut_gives_the_ecmascript_form_it_stands_for():
+    """Floats between 1e-4 and 1e16 skip the digit-by-digit form: both must agree there."""
+    import random
+
+    from provider.crypto.canonical import _number, ecmascript_number
+
+    rng = random.Random(8785)
+    samples = [1e-4, 1e16 - 2, 1.0, 10.0, 0.5, 1733175296.123, 123456789012345.6, 2.0 ** 52]
+    samples += [rng.uniform(-1, 1) * 10 ** rng.uniform(-4, 16) for _ in range(20000)]
+    for value in samples:
+        if 1e-4 <= abs(value) < 1e16:
+            assert _number(value) == ecmascript_number(value), value
