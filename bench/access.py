@@ -102,6 +102,20 @@ def start_nginx(folder: Path, origin_url: str) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
+def initialize_when_indexed(provider_url: str, did: str, consumer: str, deadline_s: float = 30) -> dict:
+    """The provider fee of a fresh asset, asked again until the provider's indexer has seen the
+    publish (it polls the chain every INDEXER_POLL_INTERVAL): the first ask may come before."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        answer = requests.get(f"{provider_url}/api/services/initialize", params={
+            "documentId": did, "serviceId": "0", "consumerAddress": consumer}, timeout=30)
+        if answer.ok:
+            return answer.json()["providerFee"]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"initialize still refused after {deadline_s:.0f} s: {answer.status_code} {answer.text}")
+        time.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=1024)
@@ -129,9 +143,7 @@ def main() -> int:
             for asset in (big, small):
                 for consumer in consumers:
                     mint(w3, accounts[1], asset.datatoken_address, consumer.address)
-                    fee = requests.get(f"{provider_url}/api/services/initialize", params={
-                        "documentId": asset.did, "serviceId": "0", "consumerAddress": consumer.address},
-                        timeout=30).json()["providerFee"]
+                    fee = initialize_when_indexed(provider_url, asset.did, consumer.address)
                     orders[(asset.did, consumer.address)] = start_order(w3, consumer, asset.datatoken_address, 0, fee)
             nonces = {c.address: 0 for c in consumers}
 

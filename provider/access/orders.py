@@ -124,12 +124,18 @@ def check_order(
     return ValidOrder(evidence.order_tx_hash, dict(order), dict(fee), data, evidence.tx_hash)
 
 
+def _quantity(value: Any) -> int:
+    """A receipt field as an int: raw receipts carry 0x-hex, web3's carry ints."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 def _receipt(chain: ChainClient, tx_hash: str, wait: float | None = None):
+    """The transaction's receipt, raw from the node (one RPC, no web3 formatting); for a known
+    but unmined transaction, web3's receipt once it is mined."""
+    receipt = chain.rpc("eth_getTransactionReceipt", [tx_hash])
+    if receipt is not None:
+        return receipt
     w3 = chain.w3
-    try:
-        return w3.eth.get_transaction_receipt(tx_hash)
-    except TransactionNotFound:
-        pass
     try:
         w3.eth.get_transaction(tx_hash)  # known but not mined yet: wait for it
     except TransactionNotFound:
@@ -141,6 +147,13 @@ def _receipt(chain: ChainClient, tx_hash: str, wait: float | None = None):
         raise OrderPending(f"transaction {tx_hash} is not mined yet") from None
 
 
+def _block_timestamp(chain: ChainClient, block_number: Any) -> int:
+    block = chain.rpc("eth_getBlockByNumber", [hex(_quantity(block_number)), False])
+    if not isinstance(block, dict):
+        raise OrderInvalid("the order's block is no longer on the chain.")
+    return _quantity(block["timestamp"])
+
+
 def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str, wait: float | None = None) -> OrderEvidence:
     """Everything `check_order` needs, from the chain; only this datatoken's logs count.
     `wait`: seconds to wait for a known but unmined transaction (default: the chain's receipt timeout)."""
@@ -148,23 +161,23 @@ def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str, wait: fl
     datatoken = to_checksum_address(datatoken)
     try:
         receipt = chain.call(_receipt, chain, tx_hash, wait)
-        evidence = OrderEvidence(tx_hash=tx_hash, status=int(receipt["status"]), order_tx_hash=tx_hash)
+        evidence = OrderEvidence(tx_hash=tx_hash, status=_quantity(receipt["status"]), order_tx_hash=tx_hash)
         if evidence.status != 1:
             return evidence
         evidence.provider_fees = chain.events_in(receipt, "ERC20Template", datatoken, "ProviderFee")
-        evidence.block_timestamp = int(chain.call(chain.w3.eth.get_block, receipt["blockNumber"])["timestamp"])
+        evidence.block_timestamp = _block_timestamp(chain, receipt["blockNumber"])
         order_receipt = receipt
         reused = [r for r in chain.events_in(receipt, "ERC20Template", datatoken, "OrderReused") if int.from_bytes(r["orderTxId"], "big")]
         if reused:
             original = "0x" + bytes(reused[-1]["orderTxId"]).hex().removeprefix("0x")
             order_receipt = chain.call(_receipt, chain, original)
-            if int(order_receipt["status"]) != 1:
+            if _quantity(order_receipt["status"]) != 1:
                 raise OrderInvalid("the reused order transaction failed.")
             evidence.order_tx_hash = original
             evidence.reuse_timestamp = int(reused[-1]["timestamp"])
         evidence.order_started = chain.events_in(order_receipt, "ERC20Template", datatoken, "OrderStarted")
         return evidence
-    except (Web3Exception, ValueError, KeyError) as exc:
+    except (Web3Exception, ValueError, KeyError, TypeError) as exc:
         raise OrderInvalid(f"transaction {tx_hash} could not be read") from exc
 
 

@@ -22,16 +22,20 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
+from provider.chain.events import decode_own_logs, event_shape
 from provider.config import ChainSettings, Settings
 from provider.crypto.addresses import is_valid_address
 from provider.crypto.ecies import compressed_public_key, public_key_hex
 from provider.errors import ConfigurationError, DependencyUnavailable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class RpcFailed(ValueError):
+    """The chain node answered a JSON-RPC call with an error (or not in JSON-RPC form)."""
 
 
 class ViewCallFailed(ValueError):
@@ -195,15 +199,18 @@ class ChainClient:
         return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))
 
     def events_in(self, receipt, contract_name: str, address: str, event_name: str) -> list[dict[str, Any]]:
-        """Args of `event_name` logs that `address` itself emitted in a receipt.
+        """Args of `event_name` logs that `address` itself emitted in a receipt (web3's or a raw
+        one from `rpc`); logs that do not decode with the ABI are skipped (see chain/events.py)."""
+        return decode_own_logs(receipt["logs"], event_shape(contract_name, event_name), address)
 
-        web3 decodes by topic alone, so another contract's same-topic log would otherwise count;
-        logs that do not decode with the ABI are skipped.
-        """
-        own = {"logs": [log for log in receipt["logs"]
-                        if to_checksum_address(log["address"]) == to_checksum_address(address)]}
-        event = getattr(self.contract(contract_name, address).events, event_name)()
-        return [dict(decoded["args"]) for decoded in event.process_receipt(own, errors=DISCARD)]
+    def rpc(self, method: str, params: list) -> Any:
+        """One JSON-RPC call's raw result (0x-hex quantities, None for "not found"), without
+        web3's method formatters: on the request path they cost more than the call itself.
+        Raises RpcFailed for an error answer, DependencyUnavailable when the node is down."""
+        response = self.call(self.w3.provider.make_request, method, params)
+        if not isinstance(response, dict) or "error" in response or "result" not in response:
+            raise RpcFailed(f"{method} was refused by the chain node")
+        return response["result"]
 
     def token_decimals(self, token: str) -> int:
         """An ERC-20's decimals, read once per token (18 when the token does not say)."""
