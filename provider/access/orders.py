@@ -147,8 +147,16 @@ def _receipt(chain: ChainClient, tx_hash: str, wait: float | None = None):
         raise OrderPending(f"transaction {tx_hash} is not mined yet") from None
 
 
-def _block_timestamp(chain: ChainClient, block_number: Any) -> int:
-    block = chain.rpc("eth_getBlockByNumber", [hex(_quantity(block_number)), False])
+def _block_timestamp(chain: ChainClient, receipt) -> int:
+    """The timestamp of the receipt's block. Nodes that follow the current execution API (geth
+    1.16 and later, anvil, reth) put it on every log, which saves a block read on a fresh
+    order; from older nodes, or logs that disagree, the block is read."""
+    stamps = {log.get("blockTimestamp") for log in receipt["logs"]} if receipt["logs"] else {None}
+    if len(stamps) == 1:
+        stamp = stamps.pop()
+        if isinstance(stamp, int) or (isinstance(stamp, str) and stamp.startswith("0x") and 2 < len(stamp) <= 18):
+            return _quantity(stamp)
+    block = chain.rpc("eth_getBlockByNumber", [hex(_quantity(receipt["blockNumber"])), False])
     if not isinstance(block, dict):
         raise OrderInvalid("the order's block is no longer on the chain.")
     return _quantity(block["timestamp"])
@@ -165,7 +173,7 @@ def read_order_evidence(chain: ChainClient, tx_id: str, datatoken: str, wait: fl
         if evidence.status != 1:
             return evidence
         evidence.provider_fees = chain.events_in(receipt, "ERC20Template", datatoken, "ProviderFee")
-        evidence.block_timestamp = _block_timestamp(chain, receipt["blockNumber"])
+        evidence.block_timestamp = _block_timestamp(chain, receipt)
         order_receipt = receipt
         reused = [r for r in chain.events_in(receipt, "ERC20Template", datatoken, "OrderReused") if int.from_bytes(r["orderTxId"], "big")]
         if reused:

@@ -6,8 +6,13 @@ import json
 import time
 
 import pytest
+from hexbytes import HexBytes
+from web3.logs import DISCARD
 
 from provider.access.fees import provider_data, sign_provider_fee
+from provider.access.orders import _block_timestamp, read_order_evidence
+from provider.chain.client import Chains, RpcFailed
+from provider.chain.contracts import abi
 from provider.devtools.consumer import mint, reuse_order, start_order
 from provider.devtools.origin import OriginServer
 from tests.helpers import sign
@@ -429,3 +434,36 @@ def test_final_order_evidence_is_read_once_but_every_rule_is_checked_again(shop,
     # The kept evidence is still judged per request: another consumer is refused.
     stranger = dev_chain.accounts[3]
     assert shop.download(asset, stranger, tx).status_code == 400
+
+
+# ---- order evidence read by raw RPC ---------------------------------------------------------
+
+def test_order_evidence_read_raw_matches_web3_and_the_block(shop, dev_chain, origin, make_settings):
+    """The request path reads a receipt raw and decodes its logs itself: the same events web3's
+    contract layer decodes, and the block's own timestamp whether the node puts it on the logs
+    or the block has to be read."""
+    asset = shop.publish([url_file(origin)])
+    tx = shop.order(asset, dev_chain.consumer)
+    w3 = dev_chain.w3
+    receipt = w3.eth.get_transaction_receipt(tx)
+    token = w3.eth.contract(address=asset.datatoken_address, abi=abi("ERC20Template"))
+    chain = Chains(make_settings()).get(8996)
+
+    evidence = read_order_evidence(chain, tx, asset.datatoken_address)
+    assert evidence.status == 1 and evidence.order_tx_hash == tx.lower()
+    assert evidence.order_started == [dict(e["args"]) for e in token.events.OrderStarted().process_receipt(receipt, errors=DISCARD)]
+    assert evidence.provider_fees == [dict(e["args"]) for e in token.events.ProviderFee().process_receipt(receipt, errors=DISCARD)]
+    assert len(evidence.order_started) == 1 and evidence.order_started[0]["consumer"] == dev_chain.consumer.address
+    block_time = w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    assert evidence.block_timestamp == block_time
+
+    raw = chain.rpc("eth_getTransactionReceipt", [tx])
+    for log in raw["logs"]:  # a node that does not put the timestamp on its logs
+        log.pop("blockTimestamp", None)
+    assert _block_timestamp(chain, raw) == block_time
+    raw["logs"][0]["blockTimestamp"] = hex(block_time + 1)  # logs that disagree: the block decides
+    assert _block_timestamp(chain, raw) == block_time
+
+    with pytest.raises(RpcFailed):
+        chain.rpc("eth_noSuchMethod", [])
+    assert isinstance(receipt["logs"][0]["topics"][0], HexBytes)  # the comparison above was with web3's own form
