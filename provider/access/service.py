@@ -266,8 +266,8 @@ def _disposition(name: str, content_type: str) -> dict[str, str]:
     if "." not in name:
         extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
         name += extension
-    return {"Content-Disposition": f"attachment;filename={safe_filename(name)}",
-            "Access-Control-Expose-Headers": "Content-Disposition"}
+    # (Access-Control-Expose-Headers, which names Content-Disposition, is on every answer.)
+    return {"Content-Disposition": f"attachment;filename={safe_filename(name)}"}
 
 
 def _upstream_filename(value: str | None) -> str | None:

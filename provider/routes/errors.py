@@ -34,11 +34,6 @@ def http_status(exc: ProviderError) -> int:
             return HTTP_STATUS[cls]
     return 500  # a domain error that should never reach a client (a job phase, a configuration)
 
-# The reference answers HEAD on these with 405 instead of Flask's implicit HEAD-for-GET.
-_NO_HEAD = ("/api/services/nonce", "/api/services/download", "/api/services/decrypt",
-            "/api/services/compute", "/api/services/computeResult")
-
-
 def init_app(app: Flask) -> None:
     @app.errorhandler(ProviderError)
     def provider_error(exc: ProviderError):
@@ -60,10 +55,4 @@ def init_app(app: Flask) -> None:
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify({"error": strip_urls("Internal error; the request was not completed.")}), 500
-
-    @app.before_request
-    def refuse_head():
-        if request.method == "HEAD" and request.path in _NO_HEAD:
-            return jsonify({"error": "Method Not Allowed"}), 405
-        return None
 

@@ -90,6 +90,19 @@ def test_every_response_carries_a_request_id(client):
     assert second.status_code == 400 and second.headers["X-Request-ID"]
 
 
+def test_every_answer_carries_cors_and_its_id_once(client):
+    """Those headers are added below Flask, to whatever the view, an error handler or a
+    preflight answered: each exactly once."""
+    answers = [client.get("/"), client.get("/api/services/nonce"), client.get("/no/such/path"),
+               client.options("/api/services/download", headers={"Access-Control-Request-Headers": "Authorization"}),
+               client.head("/api/services/nonce?userAddress=0x" + "ab" * 20), client.head("/")]
+    for answer in answers:
+        for name in ("Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "X-Request-ID"):
+            assert len(answer.headers.getlist(name)) == 1, (answer.status_code, name)
+    assert [a.status_code for a in answers] == [200, 400, 404, 204, 405, 200]
+    assert "Content-Disposition" in answers[0].headers["Access-Control-Expose-Headers"]
+
+
 def test_a_plain_incoming_request_id_is_kept_and_a_forged_one_replaced(client):
     assert client.get("/health", headers={"X-Request-ID": "edge-42.a"}).headers["X-Request-ID"] == "edge-42.a"
     forged = client.get("/health", headers={"X-Request-ID": 'x" {"level":"ERROR"}' + "a" * 80}).headers["X-Request-ID"]
