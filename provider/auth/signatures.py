@@ -19,11 +19,12 @@ True
 """
 from __future__ import annotations
 
+import coincurve
 from eth_keys import keys
-from eth_keys.exceptions import BadSignature, ValidationError
-from eth_utils import keccak
+from eth_keys.exceptions import ValidationError
 
 from provider.crypto.addresses import checksum_of_lower, is_valid_address
+from provider.crypto.hashing import keccak256
 from provider.errors import InvalidRequest
 
 _PREFIX = b"\x19Ethereum Signed Message:\n32"
@@ -35,17 +36,18 @@ class SignatureError(InvalidRequest):
 
 def message_digest(message: str) -> bytes:
     """The 32-byte digest that is signed for a request message."""
-    return keccak(_PREFIX + keccak(message.encode("utf-8")))
+    return keccak256(_PREFIX + keccak256(message.encode("utf-8")))
 
 
 def prefixed_hash_digest(hash32: bytes) -> bytes:
     """EIP-191 digest over an existing 32-byte hash (provider fees, DDO validation proofs)."""
     if len(hash32) != 32:
         raise ValueError("expected a 32-byte hash")
-    return keccak(_PREFIX + hash32)
+    return keccak256(_PREFIX + hash32)
 
 
-def parse_signature(signature: str) -> keys.Signature:
+def compact_signature(signature: str) -> bytes:
+    """r (32) || s (32) || recovery id (0 or 1) from the 0x-hex forms clients send."""
     text = signature.removeprefix("0x") if isinstance(signature, str) else ""
     try:
         raw = bytes.fromhex(text)
@@ -58,26 +60,37 @@ def parse_signature(signature: str) -> keys.Signature:
         v -= 27
     if v not in (0, 1):
         raise SignatureError("signature v must be 0, 1, 27 or 28")
+    return raw[:64] + bytes((v,))
+
+
+def parse_signature(signature: str) -> keys.Signature:
+    compact = compact_signature(signature)
     try:
-        return keys.Signature(vrs=(v, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")))
+        return keys.Signature(vrs=(compact[64], int.from_bytes(compact[:32], "big"), int.from_bytes(compact[32:64], "big")))
     except (ValidationError, ValueError) as exc:
         raise SignatureError("malformed signature") from exc
 
 
 def recover_digest_signer(digest: bytes, signature: str) -> str:
-    sig = parse_signature(signature)
+    """The checksummed address that made `signature` over `digest`.
+
+    Straight to libsecp256k1 through coincurve (the backend eth_keys itself uses): eth_keys'
+    Signature and PublicKey objects around the same call were a third of a recovery. The
+    library refuses what eth_keys refuses: r or s of zero or not below the curve order, a
+    signature that recovers no point."""
+    compact = compact_signature(signature)
     try:
-        public_key = sig.recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError, ValueError) as exc:
+        point = coincurve.PublicKey.from_signature_and_message(compact, digest, hasher=None)
+    except (ValueError, TypeError) as exc:
         raise SignatureError("signature does not recover to an address") from exc
-    return checksum_of_lower("0x" + keccak(public_key.to_bytes())[-20:].hex())
+    return checksum_of_lower("0x" + keccak256(point.format(compressed=False)[1:])[-20:].hex())
 
 
 def message_hash_text_digest(message: str) -> bytes:
     """The digest when a wallet signed the 0x-hex *text* of keccak256(message) instead of its 32
     bytes (66 characters under EIP-191); Ocean Node accepts both encodings of a command."""
-    text = "0x" + keccak(message.encode("utf-8")).hex()
-    return keccak(b"\x19Ethereum Signed Message:\n66" + text.encode("ascii"))
+    text = "0x" + keccak256(message.encode("utf-8")).hex()
+    return keccak256(b"\x19Ethereum Signed Message:\n66" + text.encode("ascii"))
 
 
 def recover_signers(message: str, signature: str) -> tuple[str, str]:

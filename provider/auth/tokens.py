@@ -11,7 +11,10 @@ token asking for more is not created, and one carrying a later `exp` is not acce
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import json
 import time
 
 import jwt
@@ -22,6 +25,20 @@ from provider.stores.revocations import RevocationStore
 
 MAX_TOKEN_LENGTH = 2048
 DEFAULT_LIFETIME = 24 * 3600  # tokens asked for without an expiry (ocean.js 8 sends none)
+
+
+_JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+
+
+def encode_hs256(claims: dict, secret: str) -> str:
+    """The HS256 JWT PyJWT's `jwt.encode(claims, secret, algorithm="HS256")` makes, byte for
+    byte (its sorted compact header, compact claims in their order, unpadded base64url): PyJWT
+    spends a quarter of its time on algorithm lookup and key checks, for every token a signed
+    request creates. Tokens are still read by PyJWT."""
+    body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=")
+    signing_input = _JWT_HEADER + b"." + body
+    mac = hmac.new(secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode("ascii")
 
 
 def token_identity(address: str, expiration: int) -> str:
@@ -53,7 +70,7 @@ class AuthTokens:
             raise InvalidRequest("Token is expired.")
         if expiration > now + self.max_lifetime:
             raise InvalidRequest(f"Token lifetime may not exceed {int(self.max_lifetime)} seconds.")
-        token = jwt.encode({"exp": int(expiration), "address": address}, self._secret, algorithm="HS256")
+        token = encode_hs256({"exp": int(expiration), "address": address}, self._secret)
         identity = token_identity(address, expiration)
         # a new token for a revoked (address, expiry) pair is valid again; the read keeps the
         # common case (never revoked) from taking the store's write lock a second time

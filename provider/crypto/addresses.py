@@ -11,12 +11,24 @@ from functools import lru_cache
 
 from eth_utils import to_checksum_address
 
+from provider.crypto.hashing import keccak256
+
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+_LOWER_HEX_ADDRESS = re.compile(r"0x[0-9a-f]{40}")
 
 
 @lru_cache(maxsize=4096)
 def checksum_of_lower(lower: str) -> str:
-    return to_checksum_address(lower)
+    """EIP-55 of a lower-case 0x-hex address: a letter is upper case where the keccak of the
+    lower-case hex has a nibble of 8 or more (eth_utils' to_checksum_address validates and
+    converts on the way and costs several times this; anything else still goes there)."""
+    if not _LOWER_HEX_ADDRESS.fullmatch(lower):
+        return to_checksum_address(lower)
+    body = lower[2:]
+    nibbles = keccak256(body.encode("ascii")).hex()
+    return "0x" + "".join(c.upper() if n >= "8" else c for c, n in zip(body, nibbles))
 
 
 def checksum(address: str) -> str:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
@@ -37,3 +39,11 @@ def test_remembered_checksums_stay_bounded():
     for _ in range(5000):
         checksum(Account.create().address)
     assert checksum_of_lower.cache_info().currsize <= 4096
+
+
+def test_our_eip55_agrees_with_eth_utils():
+    checksum_of_lower.cache_clear()
+    for _ in range(500):
+        lower = "0x" + os.urandom(20).hex()
+        assert checksum_of_lower(lower) == to_checksum_address(lower)
+    assert checksum_of_lower("0x" + "00" * 20) == "0x" + "00" * 20
