@@ -52,6 +52,7 @@ _ENV: dict[tuple[str, str], str] = {
     ("chain", "receipt_timeout"): "RECEIPT_TIMEOUT",
     ("storage", "path"): "STORAGE_PATH",
     ("storage", "redis_connection"): "REDIS_CONNECTION",
+    ("storage", "durability"): "STORAGE_DURABILITY",
     ("audit", "enabled"): "AUDIT_ENABLED",
     ("audit", "hash_client_addresses"): "AUDIT_HASH_CLIENT_ADDRESSES",
     ("audit", "retention_days"): "AUDIT_RETENTION_DAYS",
@@ -113,6 +114,7 @@ class ChainSettings:
 class StorageSettings:
     sqlite_path: Path
     redis_url: str | None
+    durability: str = "process"   # "process": survives a killed process; "power": also power loss
 
 
 @dataclass(frozen=True)
@@ -507,6 +509,7 @@ def load_settings(
         storage=StorageSettings(
             sqlite_path=storage_path,
             redis_url=raw.text("storage", "redis_connection") or None,
+            durability=raw.choice("storage", "durability", ("process", "power")),
         ),
         audit=AuditSettings(
             enabled=raw.flag("audit", "enabled"),

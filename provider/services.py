@@ -121,7 +121,7 @@ def _kubernetes_engine(settings: Settings, provisioner: Provisioner):
 
 
 def build_services(settings: Settings) -> ProviderServices:
-    db = Database(settings.storage.sqlite_path)
+    db = Database(settings.storage.sqlite_path, settings.storage.durability)
     nonces: NonceStore
     revocations: RevocationStore
     if settings.storage.redis_url:

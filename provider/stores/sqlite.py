@@ -152,9 +152,16 @@ _ADDED_COLUMNS = (
 )
 
 
+_SYNCHRONOUS = {"process": "NORMAL", "power": "FULL"}
+
+
 class Database:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, durability: str = "process"):
         self.path = Path(path)
+        # WAL with synchronous=NORMAL: a commit is in the WAL file before it returns, so a killed
+        # process loses nothing; only an OS crash or power loss can undo the last commits. FULL
+        # also waits for the disk on every commit.
+        self._synchronous = _SYNCHRONOUS[durability]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._connection()
@@ -175,7 +182,7 @@ class Database:
             # processes opening it at once (the engine and the workers) would otherwise fail on
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn

@@ -53,10 +53,16 @@ def test_multichain_json_needs_matching_keys_and_a_universal_key():
     {"ALLOW_NON_PUBLIC_IP": "maybe"},
     {"PROVIDER_MODE": "staging"},
     {"AUTHORIZED_DECRYPTERS": '{"a": 1}'},
+    {"STORAGE_DURABILITY": "eventually"},
 ])
 def test_bad_values_are_refused_at_load(env):
     with pytest.raises(ConfigurationError):
         settings(**env)
+
+
+def test_storage_durability_defaults_to_a_killed_process_and_may_ask_for_power_loss():
+    assert settings().storage.durability == "process"
+    assert settings(STORAGE_DURABILITY="power").storage.durability == "power"
 
 
 def test_private_keys_are_not_in_the_repr():

@@ -85,3 +85,12 @@ def test_the_same_nonce_from_many_processes_is_accepted_once(kind, tmp_path, req
         for p in procs:
             p.join(timeout=60)
         assert outcomes.count("accepted") == 1, outcomes
+
+
+@pytest.mark.parametrize("durability, synchronous", [("process", 1), ("power", 2)])
+def test_durability_sets_what_each_commit_waits_for(tmp_path, durability, synchronous):
+    """synchronous=NORMAL (1) survives a killed process (tests/security/test_nonces.py kills
+    one); FULL (2) waits for the disk on every commit, for an OS crash or power loss."""
+    db = Database(tmp_path / "d.db", durability)
+    assert db.read().execute("PRAGMA synchronous").fetchone()[0] == synchronous
+    assert db.read().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
