@@ -1,8 +1,15 @@
 """`ChainClient.view`, the raw eth_call the request path uses, against the real contracts on
 anvil: the same answers as web3's contract layer, and a clean refusal for hostile addresses."""
+import base64
+import http.server
+import json
+import threading
+
 import pytest
 
-from provider.chain.client import Chains, ViewCallFailed
+from provider.chain.client import Chains, RawRpc, RpcFailed, ViewCallFailed
+from provider.devtools.anvil import free_port
+from provider.errors import DependencyUnavailable
 
 
 @pytest.fixture
@@ -55,3 +62,58 @@ def test_the_rpc_session_keeps_the_operators_proxy_settings(monkeypatch):
     assert proxied.proxies.get("https") == "http://proxy.internal:3128" and proxied.verify == "/etc/ssl/operator.pem"
     assert proxied.trust_env is False  # (read once above, not again on every call)
     assert "https" not in rpc_session("https://node.local:8545").proxies
+
+
+class _Node(http.server.BaseHTTPRequestHandler):
+    """A chain node that misbehaves as the test says, and remembers what it was sent."""
+    answers: list = []
+    seen: list = []
+
+    def do_POST(self):
+        _Node.seen.append(({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(int(self.headers["Content-Length"]))))
+        status, body = _Node.answers.pop(0) if _Node.answers else (200, b'{"jsonrpc":"2.0","id":1,"result":"0x1"}')
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def node():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Node)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Node.answers, _Node.seen = [], []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_raw_rpc_answers_and_sends_the_credentials_of_the_url(node):
+    rpc = RawRpc(node.replace("http://", "http://alice:s3cret@"), 5, "test")
+    assert rpc.request("eth_blockNumber", [])["result"] == "0x1"
+    headers, body = _Node.seen[-1]
+    assert headers["authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    assert json.loads(body)["method"] == "eth_blockNumber"
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (500, b"upstream exploded at http://10.0.0.7:8545", DependencyUnavailable),
+    (401, b"", DependencyUnavailable),
+    (200, b"<html>not json</html>", RpcFailed),
+    (200, b"[" * 100000, RpcFailed),
+])
+def test_a_misbehaving_node_is_a_clean_error_without_its_words(node, status, body, error):
+    _Node.answers = [(status, body)]
+    with pytest.raises(error) as caught:
+        RawRpc(node, 5, "test").request("eth_blockNumber", [])
+    assert "10.0.0.7" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+
+
+def test_a_dead_node_is_unavailable_and_an_error_answer_a_failed_rpc(node):
+    with pytest.raises(DependencyUnavailable):
+        RawRpc(f"http://127.0.0.1:{free_port()}", 2, "test").request("eth_blockNumber", [])
+    _Node.answers = [(200, b'{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}')]
+    chain_like = RawRpc(node, 5, "test")
+    assert "error" in chain_like.request("eth_noSuchMethod", [])
