@@ -29,22 +29,25 @@ class ProviderFlask(Flask):
     json_provider_class = BoundedJSONProvider
     _SYNC_CACHE_SIZE = 4096
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict = {}
+
     def ensure_sync(self, func):
         """Flask's answer for each view and hook, remembered: Flask asks `inspect` whether the
         function is a coroutine on every call of every view and hook (five per request, about
         a twentieth of GET /). Views and hooks are registered once, so this stays small; an
         async view would still be wrapped as Flask wraps it."""
-        cache = self.__dict__.setdefault("_sync_functions", {})
         try:
-            return cache[func]
-        except (KeyError, TypeError):
-            sync = super().ensure_sync(func)
-            try:
-                if len(cache) < self._SYNC_CACHE_SIZE:
-                    cache[func] = sync
-            except TypeError:  # not hashable: answered without remembering
-                pass
-            return sync
+            return self._sync_functions[func]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable: answered without remembering
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if len(self._sync_functions) < self._SYNC_CACHE_SIZE:
+            self._sync_functions[func] = sync
+        return sync
 
 
 def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:

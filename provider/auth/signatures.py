@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import coincurve
 from eth_keys import keys
-from eth_keys.exceptions import ValidationError
 
 from provider.crypto.addresses import checksum_of_lower, is_valid_address
 from provider.crypto.hashing import keccak256
@@ -61,14 +60,6 @@ def compact_signature(signature: str) -> bytes:
     if v not in (0, 1):
         raise SignatureError("signature v must be 0, 1, 27 or 28")
     return raw[:64] + bytes((v,))
-
-
-def parse_signature(signature: str) -> keys.Signature:
-    compact = compact_signature(signature)
-    try:
-        return keys.Signature(vrs=(compact[64], int.from_bytes(compact[:32], "big"), int.from_bytes(compact[32:64], "big")))
-    except (ValidationError, ValueError) as exc:
-        raise SignatureError("malformed signature") from exc
 
 
 def recover_digest_signer(digest: bytes, signature: str) -> str:

@@ -30,7 +30,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from provider import boundedjson
 from provider.boundedjson import JSONRejected
-from provider.chain.contracts import abi, network_display_name, network_entry, read_address_file
+from provider.chain.contracts import abi, abi_entry, network_display_name, network_entry, read_address_file
 from provider.chain.events import decode_own_logs, event_shape
 from provider.config import ChainSettings, Settings
 from provider.crypto.addresses import is_valid_address
@@ -56,13 +56,18 @@ def view_signature(contract_name: str, function: str) -> tuple[bytes, list[str],
     """(selector, input types, output types) of a contract's function, worked out once."""
     key = (contract_name, function)
     if key not in _VIEWS:
-        entries = [e for e in abi(contract_name) if e.get("type") == "function" and e.get("name") == function]
-        if len(entries) != 1:
-            raise ConfigurationError(f"{contract_name} has {len(entries)} functions named {function}")
-        entry = entries[0]
+        entry = abi_entry(contract_name, "function", function)
         _VIEWS[key] = (function_abi_to_4byte_selector(entry), [collapse_if_tuple(i) for i in entry["inputs"]],
                        [collapse_if_tuple(o) for o in entry["outputs"]])
     return _VIEWS[key]
+
+
+RPC_TIMEOUT_S = 30.0
+
+
+def operator_ca_bundle() -> str | None:
+    """The CA bundle the operator named for outbound HTTPS, as requests reads it."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def rpc_session(url: str) -> requests.Session:
@@ -74,7 +79,7 @@ def rpc_session(url: str) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.proxies = dict(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    bundle = operator_ca_bundle()
     if bundle:
         session.verify = bundle
     return session
@@ -101,7 +106,7 @@ class RawRpc:
             url = parsed._replace(auth=None).url
         self._url = url
         self._label = label
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+        bundle = operator_ca_bundle() or certifi.where()  # requests' default, too
         proxies = requests.utils.get_environ_proxies(url)
         proxy = proxies.get(parsed.scheme) or proxies.get("all")
         self._pool = (urllib3.ProxyManager(proxy, ca_certs=bundle) if proxy else urllib3.PoolManager(ca_certs=bundle))
@@ -127,7 +132,7 @@ class RawRpc:
             raise RpcFailed("the chain node's answer is not JSON") from exc
 
 
-def make_web3(url: str, timeout: float = 30.0) -> Web3:
+def make_web3(url: str, timeout: float = RPC_TIMEOUT_S) -> Web3:
     if url.startswith(("ws://", "wss://")):
         raise ConfigurationError("websocket RPC URLs are not supported; use http(s)")
     if not url.startswith(("http://", "https://")):
@@ -164,7 +169,7 @@ class ChainClient:
 
     @cached_property
     def raw_rpc(self) -> RawRpc:
-        return RawRpc(self.settings.rpc_url, 30.0, self.network_name)
+        return RawRpc(self.settings.rpc_url, RPC_TIMEOUT_S, self.network_name)
 
     @cached_property
     def node_public_key(self) -> str:

@@ -32,6 +32,15 @@ def abi(name: str) -> list[dict[str, Any]]:
     return artifact(name)["abi"]
 
 
+def abi_entry(contract_name: str, entry_type: str, name: str) -> dict[str, Any]:
+    """The one `entry_type` ("function", "event") of a contract named `name`; a missing or
+    overloaded name is a configuration error, not something to guess between."""
+    entries = [e for e in abi(contract_name) if e.get("type") == entry_type and e.get("name") == name]
+    if len(entries) != 1:
+        raise ConfigurationError(f"{contract_name} has {len(entries)} {entry_type}s named {name}")
+    return entries[0]
+
+
 def bundled_address_file() -> Path:
     return Path(str(resources.files("addresses").joinpath("address.json")))
 

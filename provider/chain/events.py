@@ -23,9 +23,8 @@ from eth_abi.exceptions import DecodingError
 from eth_utils import event_abi_to_log_topic
 from eth_utils.abi import collapse_if_tuple
 
-from provider.chain.contracts import abi
+from provider.chain.contracts import abi_entry
 from provider.crypto.addresses import checksum_of_lower, is_valid_address
-from provider.errors import ConfigurationError
 
 _DYNAMIC = ("string", "bytes")
 
@@ -45,10 +44,7 @@ def event_shape(contract_name: str, event_name: str) -> EventShape:
     """The topic and argument layout of a contract's event, worked out once."""
     key = (contract_name, event_name)
     if key not in _SHAPES:
-        entries = [e for e in abi(contract_name) if e.get("type") == "event" and e.get("name") == event_name]
-        if len(entries) != 1:
-            raise ConfigurationError(f"{contract_name} has {len(entries)} events named {event_name}")
-        entry = entries[0]
+        entry = abi_entry(contract_name, "event", event_name)
         inputs = entry["inputs"]
         _SHAPES[key] = EventShape(
             topic=bytes(event_abi_to_log_topic(entry)),
