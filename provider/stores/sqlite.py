@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
@@ -155,6 +156,12 @@ _ADDED_COLUMNS = (
 _SYNCHRONOUS = {"process": "NORMAL", "power": "FULL"}
 
 
+def _decimal_above(text: str, other: str) -> bool:
+    """SQL `decimal_above(a, b)`: a > b for decimal texts, compared exactly (SQLite's own
+    numbers are doubles, which round 17-digit nonces)."""
+    return Decimal(text) > Decimal(other)
+
+
 class Database:
     def __init__(self, path: Path, durability: str = "process"):
         self.path = Path(path)
@@ -184,6 +191,7 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.row_factory = sqlite3.Row
+            conn.create_function("decimal_above", 2, _decimal_above, deterministic=True)
             self._local.conn = conn
         return conn
 
@@ -202,6 +210,11 @@ class Database:
 
     def read(self) -> sqlite3.Connection:
         return self._connection()
+
+    def atomic(self, sql: str, parameters: tuple = ()) -> sqlite3.Cursor:
+        """One write statement outside any explicit transaction: SQLite runs it in one implicit
+        transaction of its own, under the write lock, and commits it before returning."""
+        return self._connection().execute(sql, parameters)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
