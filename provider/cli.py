@@ -197,6 +197,7 @@ def _sync_with_progress(indexer, head: int, print_fn: Callable[[str], None]) -> 
 def cmd_engine(args) -> int:
     """The compute engine alone (started and restarted by the gunicorn master): it runs until
     SIGTERM, then gives running jobs SHUTDOWN_GRACE seconds and lets go of its lease."""
+    import gc
     import signal
     import threading
 
@@ -208,6 +209,7 @@ def cmd_engine(args) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     parent = os.getppid()
+    gc.freeze()  # the long-lived startup objects, out of every later full collection (as in provider.wsgi)
     services.engine.start()
     print(f"compute engine running ({services.settings.compute.engine}), pid {os.getpid()}", flush=True)
     # Ends on SIGTERM, or when the provider that started it is gone (even killed): an engine

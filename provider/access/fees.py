@@ -15,10 +15,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.packed import encode_packed
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from provider.auth.signatures import prefixed_hash_digest, recover_digest_signer, sign_digest
+from provider.crypto.addresses import is_valid_address
+from provider.crypto.hashing import keccak256
 
 
 def provider_data(environment: str | None, timestamp: float, datatoken: str, service_id: str) -> bytes:
@@ -26,12 +27,26 @@ def provider_data(environment: str | None, timestamp: float, datatoken: str, ser
                       separators=(",", ":")).encode()
 
 
+def _address_bytes(address: str) -> bytes:
+    if not is_valid_address(address):
+        raise ValueError(f"not an address: {str(address)[:64]!r}")
+    return bytes.fromhex(address[2:])
+
+
+def _uint256(value: int) -> bytes:
+    try:
+        return int(value).to_bytes(32, "big")
+    except OverflowError:
+        raise ValueError("not a uint256") from None
+
+
 def fee_digest(data: bytes, fee_address: str, fee_token: str, amount: int, valid_until: int) -> bytes:
-    packed = encode_packed(
-        ["bytes", "address", "address", "uint256", "uint256"],
-        [data, to_checksum_address(fee_address), to_checksum_address(fee_token), int(amount), int(valid_until)],
-    )
-    return prefixed_hash_digest(keccak(packed))
+    """The packed encoding built by hand: bytes as they are, addresses as 20 bytes, uint256 as 32
+    big-endian bytes (the same as eth_abi's `encode_packed`, checked in tests, at a tenth of its
+    cost: a fresh order's download recomputes it)."""
+    packed = (bytes(data) + _address_bytes(fee_address) + _address_bytes(fee_token) + _uint256(amount)
+              + _uint256(valid_until))
+    return prefixed_hash_digest(keccak256(packed))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ from provider.stores.audit import AuditTrail
 from provider.stores.nonces import NonceStore, nonce_json
 from provider.validation import address_field, integer_field, require
 
+# The MIME tables are read from /etc/mime.types and friends on first use: 12 ms, which the first
+# download in every worker waited for. Read once here, as the worker starts.
+mimetypes.init()
+
 
 @dataclass
 class Download:
