@@ -96,12 +96,23 @@ class AssetCatalog:
             raise UnknownService(asset.prefixed("Invalid serviceId."))
         return found
 
+    @staticmethod
+    def _nft_address(asset: Asset):
+        nft = asset.ddo.get("nft")
+        return (nft.get("address") if isinstance(nft, dict) else None) or asset.ddo.get("nftAddress")
+
     def onchain_state(self, asset: Asset) -> int:
-        nft = asset.ddo.get("nft", {}).get("address") or asset.ddo.get("nftAddress")
         try:
-            return int(asset.chain.view("ERC721Template", nft, "getMetaData")[2])
+            return int(asset.chain.view("ERC721Template", self._nft_address(asset), "getMetaData")[2])
         except (ViewCallFailed, TypeError):
             return -1
+
+    def state_read(self, asset: Asset) -> tuple[str, list] | None:
+        """The chain call `onchain_state` makes, for `ChainClient.read_ahead`."""
+        try:
+            return asset.chain.view_request("ERC721Template", self._nft_address(asset), "getMetaData")[:2]
+        except (ViewCallFailed, TypeError):
+            return None
 
     def require_consumable(self, asset: Asset, consumer: str) -> None:
         try:

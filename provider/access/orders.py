@@ -214,6 +214,11 @@ class FinalEvidenceCache:
                 self._entries[key] = evidence  # most recently used last
             return evidence
 
+    def peek(self, key: tuple) -> bool:
+        """Whether evidence is kept for `key` (without counting as a use)."""
+        with self._lock:
+            return key in self._entries
+
     def offer(self, key: tuple, evidence: OrderEvidence) -> None:
         if self.finality_seconds < 0 or evidence.status != 1 or not evidence.block_timestamp:
             return
@@ -223,6 +228,20 @@ class FinalEvidenceCache:
             self._entries[key] = evidence
             while len(self._entries) > self.max_entries:
                 self._entries.pop(next(iter(self._entries)))
+
+
+def order_evidence_read(chain: ChainClient, tx_id: str, datatoken: str,
+                        cache: FinalEvidenceCache | None = None) -> tuple[str, list] | None:
+    """The first chain call `validate_order` will make (the receipt), for `ChainClient.read_ahead`;
+    None when it will make none (evidence kept in the cache) or the id is malformed (its error
+    is left to `validate_order`, in the order the request's checks run)."""
+    try:
+        key = (chain.chain_id, normalise_tx_id(tx_id), to_checksum_address(datatoken))
+    except Exception:  # anything wrong with the id or the document: validate_order says what
+        return None
+    if cache is not None and cache.peek(key):
+        return None
+    return "eth_getTransactionReceipt", [key[1]]
 
 
 def validate_order(chain: ChainClient, *, tx_id: str, sender: str, datatoken: str, service_index: int,

@@ -11,8 +11,9 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 import certifi
 import eth_abi
@@ -65,6 +66,10 @@ def view_signature(contract_name: str, function: str) -> tuple[bytes, list[str],
 RPC_TIMEOUT_S = 30.0
 
 
+def _call_key(method: str, params: list) -> str:
+    return method + json.dumps(params, sort_keys=True)
+
+
 def operator_ca_bundle() -> str | None:
     """The CA bundle the operator named for outbound HTTPS, as requests reads it."""
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
@@ -86,6 +91,7 @@ def rpc_session(url: str) -> requests.Session:
 
 
 RPC_MAX_DEPTH = 32  # a receipt's logs' topics are four deep
+RPC_POOL_CONNECTIONS = 16
 
 
 class RawRpc:
@@ -109,14 +115,32 @@ class RawRpc:
         bundle = operator_ca_bundle() or certifi.where()  # requests' default, too
         proxies = requests.utils.get_environ_proxies(url)
         proxy = proxies.get(parsed.scheme) or proxies.get("all")
-        self._pool = (urllib3.ProxyManager(proxy, ca_certs=bundle) if proxy else urllib3.PoolManager(ca_certs=bundle))
+        # maxsize: one kept connection per request thread (gunicorn threads, compute scheduler);
+        # urllib3's default of one made every concurrent call open and drop a connection
+        pool_options = {"ca_certs": bundle, "maxsize": RPC_POOL_CONNECTIONS}
+        self._pool = urllib3.ProxyManager(proxy, **pool_options) if proxy else urllib3.PoolManager(**pool_options)
         self._timeout = urllib3.Timeout(total=timeout)
         self._retries = urllib3.Retry(total=1, connect=1, read=1, status=0, redirect=0, other=0,
                                       allowed_methods=frozenset({"POST"}), raise_on_status=False)
         self._ids = itertools.count(1)
 
     def request(self, method: str, params: list) -> Any:
-        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)})
+        return self._post({"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)})
+
+    def batch(self, calls: list[tuple[str, list]]) -> list[Any] | None:
+        """Several calls in one HTTP request (a JSON-RPC batch): each call's answer object, in
+        the order of `calls` (None for a call the node did not answer); None when the node does
+        not answer batches (an error object or anything but a list)."""
+        ids = [next(self._ids) for _ in calls]
+        answers = self._post([{"jsonrpc": "2.0", "method": method, "params": params, "id": id_}
+                              for id_, (method, params) in zip(ids, calls)])
+        if not isinstance(answers, list):
+            return None
+        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+        return [by_id.get(id_) for id_ in ids]
+
+    def _post(self, payload) -> Any:
+        body = json.dumps(payload)
         try:
             answer = self._pool.request("POST", self._url, body=body.encode(), headers=self._headers,
                                         timeout=self._timeout, retries=self._retries, redirect=False)
@@ -240,14 +264,8 @@ class ChainClient:
         Raises ViewCallFailed for an invalid
         address, a revert or an undecodable answer; DependencyUnavailable when the node is down.
         """
-        if not is_valid_address(address):
-            raise ViewCallFailed("not an address")
-        selector, inputs, outputs = view_signature(contract_name, function)
-        try:
-            data = selector + eth_abi.encode(inputs, [a.lower() if isinstance(a, str) else a for a in args])
-        except (EncodingError, TypeError, ValueError) as exc:
-            raise ViewCallFailed("arguments do not fit the ABI") from exc
-        response = self.raw_rpc.request("eth_call", [{"to": address.lower(), "data": "0x" + data.hex()}, "latest"])
+        method, params, outputs = self.view_request(contract_name, address, function, *args)
+        response = self._request(method, params)
         result = response.get("result") if isinstance(response, dict) else None
         if not isinstance(result, str) or not result.startswith("0x") or len(result) <= 2:
             raise ViewCallFailed("no result")  # a revert (an error object), or no code at the address
@@ -255,6 +273,51 @@ class ChainClient:
             return tuple(eth_abi.decode(outputs, bytes.fromhex(result[2:])))
         except (DecodingError, ValueError, OverflowError) as exc:
             raise ViewCallFailed("result does not fit the ABI") from exc
+
+    def view_request(self, contract_name: str, address: str, function: str, *args: Any) -> tuple[str, list, list[str]]:
+        """(method, params, output types) of the `eth_call` that `view` makes."""
+        if not is_valid_address(address):
+            raise ViewCallFailed("not an address")
+        selector, inputs, outputs = view_signature(contract_name, function)
+        try:
+            data = selector + eth_abi.encode(inputs, [a.lower() if isinstance(a, str) else a for a in args])
+        except (EncodingError, TypeError, ValueError) as exc:
+            raise ViewCallFailed("arguments do not fit the ABI") from exc
+        return "eth_call", [{"to": address.lower(), "data": "0x" + data.hex()}, "latest"], outputs
+
+    @contextmanager
+    def read_ahead(self, calls: list[tuple[str, list]]) -> Iterator[None]:
+        """Send `calls` now, as one JSON-RPC batch, and answer the same calls from it inside the
+        block: a request that will make several reads waits for one round trip instead of one
+        per read, while its checks still run one by one in their order.
+
+        Each answer is used once, only by this thread and only inside the block (never a
+        stale state). A node that refuses batches, or a batch that fails, leaves every call
+        to be made on its own, as without the block."""
+        calls = [c for c in calls if c is not None]
+        primed: dict[str, list] = {}
+        if len(calls) > 1:
+            try:
+                answers = self.raw_rpc.batch(calls)
+            except (DependencyUnavailable, RpcFailed):
+                answers = None
+            for (method, params), answer in zip(calls, answers or []):
+                if isinstance(answer, dict):
+                    primed.setdefault(_call_key(method, params), []).append(answer)
+        outer = getattr(self._local, "primed", None)
+        self._local.primed = primed
+        try:
+            yield
+        finally:
+            self._local.primed = outer
+
+    def _request(self, method: str, params: list) -> Any:
+        primed = getattr(self._local, "primed", None)
+        if primed:
+            answers = primed.get(_call_key(method, params))
+            if answers:
+                return answers.pop(0)
+        return self.raw_rpc.request(method, params)
 
     def factory(self) -> Contract:
         return self.contract("ERC721Factory", self.contract_address("ERC721Factory"))
@@ -268,7 +331,7 @@ class ChainClient:
         """One JSON-RPC call's raw result (0x-hex quantities, None for "not found"), without
         web3's method formatters: on the request path they cost more than the call itself.
         Raises RpcFailed for an error answer, DependencyUnavailable when the node is down."""
-        response = self.raw_rpc.request(method, params)
+        response = self._request(method, params)
         if not isinstance(response, dict) or "error" in response or "result" not in response:
             raise RpcFailed(f"{method} was refused by the chain node")
         return response["result"]

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+import urllib3
 
 from provider.chain.client import Chains, RawRpc, RpcFailed, ViewCallFailed
 from provider.devtools.anvil import free_port
@@ -117,3 +118,87 @@ def test_a_dead_node_is_unavailable_and_an_error_answer_a_failed_rpc(node):
     _Node.answers = [(200, b'{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}')]
     chain_like = RawRpc(node, 5, "test")
     assert "error" in chain_like.request("eth_noSuchMethod", [])
+
+
+def counting_posts(chain) -> list:
+    """The bodies `chain` sends to its node from now on (the real node still answers them)."""
+    sent = []
+    pool_request = chain.raw_rpc._pool.request
+
+    def request(method, url, body=None, **kwargs):
+        sent.append(json.loads(body))
+        return pool_request(method, url, body=body, **kwargs)
+    chain.raw_rpc._pool.request = request
+    return sent
+
+
+def test_read_ahead_answers_the_calls_of_the_block_from_one_batch(chain):
+    address = chain.contract_address("ERC721Factory")
+    count = chain.view_request("ERC721Factory", address, "getCurrentNFTCount")[:2]
+    block = ("eth_getBlockByNumber", ["0x1", False])
+    expected = (chain.view("ERC721Factory", address, "getCurrentNFTCount"), chain.rpc(*block))
+    sent = counting_posts(chain)
+    with chain.read_ahead([count, None, block]):
+        assert len(sent) == 1 and [c["method"] for c in sent[0]] == ["eth_call", "eth_getBlockByNumber"]
+        assert (chain.view("ERC721Factory", address, "getCurrentNFTCount"), chain.rpc(*block)) == expected
+        assert len(sent) == 1  # both answered from the batch
+        seen_elsewhere = []
+        other = threading.Thread(target=lambda: seen_elsewhere.append(chain.rpc(*block)))
+        other.start()
+        other.join()
+        assert seen_elsewhere == [expected[1]] and len(sent) == 2  # another thread asks the node itself
+        chain.rpc(*block)
+        assert len(sent) == 3  # an answer serves one call, not a second one
+    chain.view("ERC721Factory", address, "getCurrentNFTCount")
+    assert len(sent) == 4  # and none outlives the block
+
+
+class _NoBatchNode(http.server.BaseHTTPRequestHandler):
+    """A node in front of anvil that refuses JSON-RPC batches, as some hosted endpoints do."""
+    upstream = ""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if body.startswith(b"["):
+            answer = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch not allowed"}}'
+        else:
+            answer = urllib3.request("POST", _NoBatchNode.upstream, body=body,
+                                     headers={"Content-Type": "application/json"}).data
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_read_ahead_from_a_node_without_batches_makes_every_call_itself(chain, dev_chain):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoBatchNode)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _NoBatchNode.upstream = dev_chain.url
+    try:
+        address = chain.contract_address("ERC721Factory")
+        expected = chain.view("ERC721Factory", address, "getCurrentNFTCount")
+        chain.__dict__["raw_rpc"] = RawRpc(f"http://127.0.0.1:{server.server_address[1]}", 5, "test")
+        with chain.read_ahead([chain.view_request("ERC721Factory", address, "getCurrentNFTCount")[:2],
+                               ("eth_blockNumber", [])]):
+            assert chain.view("ERC721Factory", address, "getCurrentNFTCount") == expected
+            assert int(chain.rpc("eth_blockNumber", []), 16) >= 1
+    finally:
+        server.shutdown()
+
+
+def test_a_batch_is_matched_by_id_whatever_order_or_company_the_answers_come_in(node):
+    rpc = RawRpc(node, 5, "test")
+    first = next(rpc._ids) + 1  # the ids the batch below will use: first, first + 1
+    rpc._ids = iter(range(first, first + 10))
+    _Node.answers = [(200, json.dumps([
+        {"jsonrpc": "2.0", "id": first + 1, "result": "0xb"},
+        {"jsonrpc": "2.0", "id": 999, "result": "0xforged"},  # an id nobody asked for
+        {"jsonrpc": "2.0", "id": first, "result": "0xa"},
+    ]).encode())]
+    answers = rpc.batch([("eth_blockNumber", []), ("eth_chainId", []), ("eth_gasPrice", [])])
+    assert [a and a["result"] for a in answers] == ["0xa", "0xb", None]
+    _Node.answers = [(200, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"no batches"}}')]
+    assert rpc.batch([("eth_blockNumber", []), ("eth_chainId", [])]) is None
