@@ -128,7 +128,7 @@ def initialize_when_indexed(provider_url: str, did: str, consumer: str, deadline
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
     size = args.size_mb * 1024 * 1024
@@ -154,13 +154,20 @@ def main() -> int:
                     mint(w3, accounts[1], asset.datatoken_address, consumer.address)
                     fee = initialize_when_indexed(provider_url, asset.did, consumer.address)
                     orders[(asset.did, consumer.address)] = start_order(w3, consumer, asset.datatoken_address, 0, fee)
+            # one more order of the big file per round after the first four, so that every round's
+            # download is of an order the provider has never read
+            fresh = [orders[(big.did, c.address)] for c in consumers]
+            for round_no in range(len(consumers), args.rounds):
+                consumer = consumers[round_no % len(consumers)]
+                fee = initialize_when_indexed(provider_url, big.did, consumer.address)
+                fresh.append(start_order(w3, consumer, big.datatoken_address, 0, fee))
             nonces = {c.address: 0 for c in consumers}
 
-            def download_params(asset, consumer):
+            def download_params(asset, consumer, order=None):
                 nonces[consumer.address] += 1
                 n = nonces[consumer.address]
                 return {"documentId": asset.did, "serviceId": "0", "consumerAddress": consumer.address,
-                        "transferTxId": orders[(asset.did, consumer.address)], "fileIndex": 0, "nonce": n,
+                        "transferTxId": order or orders[(asset.did, consumer.address)], "fileIndex": 0, "nonce": n,
                         "signature": sign_message("0x" + bytes(consumer.key).hex(), f"{asset.did}{n}")}
 
             # 1 + 2: throughput and RSS
@@ -190,7 +197,8 @@ def main() -> int:
                 for name, into, url, params in (
                         ("direct", direct, f"{origin_url}/big/{size}", None),
                         ("nginx", via_nginx, f"{nginx_url}/big/{size}", None),
-                        ("provider", proxied, f"{provider_url}/api/services/download", download_params(big, consumer))):
+                        ("provider", proxied, f"{provider_url}/api/services/download",
+                         download_params(big, consumer, fresh[round_no]))):
                     seconds, got, ttfb = timed_stream(url, params)
                     assert got == size
                     into.append(size / seconds / 1e6)

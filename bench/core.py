@@ -4,13 +4,14 @@
 several rounds, ratios to the baseline, the server's CPU per request, and what a signed request
 costs above GET / against its budget: one signature recovery plus one atomic nonce write.
 
-    make bench            # or: .venv/bin/python bench/core.py --seconds 5 --rounds 3
+    make bench            # or: .venv/bin/python bench/core.py --seconds 3 --rounds 5
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,25 +79,27 @@ def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict
     body = os.urandom(1024)
     fileinfo = json.dumps({"type": "url", "url": file_url, "method": "GET"}).encode()
     same = lambda request: [[request] * many for _ in range(CLIENTS)]  # noqa: E731
+    # Each endpoint runs right after its baseline in every round, and ratios are taken round by
+    # round: a drift in the machine's speed between rounds moves both sides of a ratio alike.
     return {
         "baseline GET / (trivial Flask app)": (baseline_url, same(("root", "GET", "/")), None),
-        "baseline encrypt 1 KB (Flask + ECIES)": (
-            baseline_url, same(("encrypt", "POST", "/encrypt", body, "application/octet-stream")), None),
-        "baseline fileinfo (Flask + one GET)": (
-            baseline_url, same(("fileinfo", "POST", "/fileinfo", fileinfo, "application/json")), None),
         "GET /": (provider_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
         "GET /api/services/nonce": (
             provider_url, same(("nonce", "GET", f"/api/services/nonce?userAddress={user}")),
             "baseline GET / (trivial Flask app)"),
-        "POST encrypt 1 KB": (
-            provider_url, same(("encrypt", "POST", "/api/services/encrypt?chainId=8996", body,
-                                "application/octet-stream")), "baseline encrypt 1 KB (Flask + ECIES)"),
-        "POST fileinfo (url)": (
-            provider_url, same(("fileinfo", "POST", "/api/services/fileinfo", fileinfo, "application/json")),
-            "baseline fileinfo (Flask + one GET)"),
         "GET createAuthToken (signed, nonce consumed)": (
             provider_url, lambda: signed_token_paths(int(args.seconds * 3000), CLIENTS),  # fresh nonces
             "baseline GET / (trivial Flask app)"),
+        "baseline encrypt 1 KB (Flask + ECIES)": (
+            baseline_url, same(("encrypt", "POST", "/encrypt", body, "application/octet-stream")), None),
+        "POST encrypt 1 KB": (
+            provider_url, same(("encrypt", "POST", "/api/services/encrypt?chainId=8996", body,
+                                "application/octet-stream")), "baseline encrypt 1 KB (Flask + ECIES)"),
+        "baseline fileinfo (Flask + one GET)": (
+            baseline_url, same(("fileinfo", "POST", "/fileinfo", fileinfo, "application/json")), None),
+        "POST fileinfo (url)": (
+            provider_url, same(("fileinfo", "POST", "/api/services/fileinfo", fileinfo, "application/json")),
+            "baseline fileinfo (Flask + one GET)"),
     }
 
 
@@ -117,8 +120,10 @@ def signed_budget_ms(folder: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    # several short rounds, each endpoint right after its baseline: a median over more rounds
+    # moves less with this noisy machine than one over a few long ones
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-core-"))
@@ -149,8 +154,9 @@ def main() -> int:
                 proc.wait()
             origin.stop()
 
-    print(f"gunicorn --workers 2, wrk with {CLIENTS} keep-alive connections on loopback, {args.seconds:g} s x "
-          f"{args.rounds} rounds; median round shown; CPU = the server's processes (master, workers, engine)")
+    print(f"gunicorn --workers 2 (sync workers: each answer closes its connection, wrk reconnects), wrk with "
+          f"{CLIENTS} connections on loopback, {args.seconds:g} s x {args.rounds} rounds; median round shown, ratios "
+          f"the median of each round's own (range in brackets); CPU = the server's processes (master, workers, engine)")
     medians = {}
     for name, rounds in results.items():
         medians[name] = sorted(rounds, key=lambda r: r["all"]["rps"])[len(rounds) // 2]
@@ -158,19 +164,23 @@ def main() -> int:
     for name, (_, _, baseline_name) in plans.items():
         median = medians[name]
         figures_ = median["all"]
-        ratio = figures_["rps"] / medians[baseline_name]["all"]["rps"] if baseline_name else None
+        ratio, spread = None, ""
+        if baseline_name:
+            per_round = sorted(r["all"]["rps"] / b["all"]["rps"] for r, b in zip(results[name], results[baseline_name]))
+            ratio, spread = statistics.median(per_round), f" [{per_round[0]:.2f}-{per_round[-1]:.2f}]"
         errors = sum(sum(r["errors"].values()) for r in results[name])
         if errors:
             failed.append(name)
         print(f"  {name:46s} {figures_['rps']:8.0f} req/s  p50 {figures_['p50_ms']:6.2f} ms  p99 "
               f"{figures_['p99_ms']:6.2f} ms  CPU {median['cpu_ms']:.2f} ms/req"
-              + (f"  ({ratio:.2f}x its baseline)" if ratio else "") + (f"  ERRORS {errors}" if errors else ""))
+              + (f"  ({ratio:.2f}x its baseline{spread})" if ratio else "") + (f"  ERRORS {errors}" if errors else ""))
         row(name, rps=round(figures_["rps"]), p50_ms=figures_["p50_ms"], p99_ms=figures_["p99_ms"],
             cpu_ms=round(median["cpu_ms"], 3), **({"ratio": round(ratio, 2)} if ratio else {}),
-            note=f"{errors} errors" if errors else "")
-    above = medians["GET createAuthToken (signed, nonce consumed)"]["cpu_ms"] - medians["GET /"]["cpu_ms"]
-    print(f"  signed createAuthToken costs {above:.3f} ms CPU above GET /; budget (one recovery + one nonce "
-          f"write) {budget:.3f} ms: {above / budget:.2f}x the budget")
+            note=(f"{errors} errors" if errors else "") + (f"rounds{spread}" if spread and not errors else ""))
+    above = statistics.median(t["cpu_ms"] - r["cpu_ms"] for t, r in zip(
+        results["GET createAuthToken (signed, nonce consumed)"], results["GET /"]))
+    print(f"  signed createAuthToken costs {above:.3f} ms CPU above GET / (median of the rounds); budget (one "
+          f"recovery + one nonce write) {budget:.3f} ms: {above / budget:.2f}x the budget")
     row("signed request above GET / (CPU)", cpu_ms=round(above, 3), ratio=round(above / budget, 2),
         note=f"x of budget {budget:.3f} ms (one recovery + one nonce write)")
     if failed:

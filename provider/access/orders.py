@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils import to_checksum_address
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
 from provider import boundedjson
@@ -26,6 +25,7 @@ from provider.access.fees import fee_signer
 from provider.boundedjson import JSONRejected
 from provider.auth.signatures import SignatureError, same_address
 from provider.chain.client import ChainClient
+from provider.crypto.addresses import checksum as to_checksum_address  # (cached EIP-55)
 from provider.errors import InvalidRequest
 
 ONE_DATATOKEN = 10**18
