@@ -1,4 +1,5 @@
 """Client-side helpers for tests: sign requests the way ocean.py and ocean.js do, and wait."""
+import json
 import time
 
 from eth_utils import keccak
@@ -33,3 +34,16 @@ def node_sign(account, message: str, *, hex_text: bool = False) -> str:
     text = ("0x" + keccak(message.encode()).hex()).encode()
     v, r, s = sign_digest("0x" + bytes(account.key).hex(), keccak(b"\x19Ethereum Signed Message:\n66" + text))
     return "0x" + (r + s + bytes([v])).hex()
+
+
+def count_rpc_posts(chain) -> list:
+    """The JSON bodies a ChainClient's request-path RPC sends to its node from now on (the real
+    node still answers each): to see how many round trips a request costs."""
+    sent = []
+    pool_request = chain.raw_rpc._pool.request
+
+    def request(method, url, body=None, **kwargs):
+        sent.append(json.loads(body))
+        return pool_request(method, url, body=body, **kwargs)
+    chain.raw_rpc._pool.request = request
+    return sent

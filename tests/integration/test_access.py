@@ -15,7 +15,7 @@ from provider.chain.client import Chains, RpcFailed
 from provider.chain.contracts import abi
 from provider.devtools.consumer import mint, reuse_order, start_order
 from provider.devtools.origin import OriginServer
-from tests.helpers import sign
+from tests.helpers import count_rpc_posts, sign
 
 CSV = b"x,y\n1,2\n3,4\n"
 
@@ -246,6 +246,21 @@ def test_download_after_an_order(shop, dev_chain, origin):
     assert "k1" not in str(secret.headers) and origin.url not in str(secret.headers)
     out_of_range = shop.download(asset, dev_chain.consumer, tx, file_index=2)
     assert out_of_range.status_code == 400
+
+
+def test_a_fresh_orders_download_asks_the_node_once_for_the_asset_state_and_the_receipt(
+        shop, dev_chain, origin, access_app):
+    asset = shop.publish([url_file(origin)])
+    tx = shop.order(asset, dev_chain.consumer)
+    sent = count_rpc_posts(access_app.extensions["provider"].chains.get(8996))
+    r = shop.download(asset, dev_chain.consumer, tx)
+    assert r.status_code == 200 and r.data == CSV
+    def methods(body):
+        return [call["method"] for call in (body if isinstance(body, list) else [body])]
+    reads = [methods(body) for body in sent if {"eth_call", "eth_getTransactionReceipt"} & set(methods(body))]
+    assert reads == [["eth_call", "eth_getTransactionReceipt"]]  # one round trip, one batch
+    refused = shop.download(asset, dev_chain.accounts[3], tx)  # another's order: still refused
+    assert refused.status_code == 400 and "consumer or the payer" in refused.get_json()["error"]
 
 
 def test_download_with_an_auth_token_and_userdata(shop, dev_chain, origin, access_app):

@@ -11,6 +11,7 @@ import urllib3
 from provider.chain.client import Chains, RawRpc, RpcFailed, ViewCallFailed
 from provider.devtools.anvil import free_port
 from provider.errors import DependencyUnavailable
+from tests.helpers import count_rpc_posts
 
 
 @pytest.fixture
@@ -120,24 +121,12 @@ def test_a_dead_node_is_unavailable_and_an_error_answer_a_failed_rpc(node):
     assert "error" in chain_like.request("eth_noSuchMethod", [])
 
 
-def counting_posts(chain) -> list:
-    """The bodies `chain` sends to its node from now on (the real node still answers them)."""
-    sent = []
-    pool_request = chain.raw_rpc._pool.request
-
-    def request(method, url, body=None, **kwargs):
-        sent.append(json.loads(body))
-        return pool_request(method, url, body=body, **kwargs)
-    chain.raw_rpc._pool.request = request
-    return sent
-
-
 def test_read_ahead_answers_the_calls_of_the_block_from_one_batch(chain):
     address = chain.contract_address("ERC721Factory")
     count = chain.view_request("ERC721Factory", address, "getCurrentNFTCount")[:2]
     block = ("eth_getBlockByNumber", ["0x1", False])
     expected = (chain.view("ERC721Factory", address, "getCurrentNFTCount"), chain.rpc(*block))
-    sent = counting_posts(chain)
+    sent = count_rpc_posts(chain)
     with chain.read_ahead([count, None, block]):
         assert len(sent) == 1 and [c["method"] for c in sent[0]] == ["eth_call", "eth_getBlockByNumber"]
         assert (chain.view("ERC721Factory", address, "getCurrentNFTCount"), chain.rpc(*block)) == expected
