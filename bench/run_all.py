@@ -26,6 +26,7 @@ BENCHMARKS = {
     "access": (["bench/access.py"], ["bench/access.py", "--size-mb", "128", "--rounds", "1", "--seconds", "2"]),
     "compute": (["bench/compute.py"], ["bench/compute.py", "--runs", "2", "--queued", "6"]),
     "k8s": (["bench/k8s.py"], ["bench/k8s.py", "--jobs", "1", "5"]),
+    "tls": (["bench/tls_fetch.py"], ["bench/tls_fetch.py", "--fetches", "10"]),
     "load": (["bench/load_test.py"], ["bench/load_test.py", "--clients", "16", "--seconds", "10",
                                       "--baseline-seconds", "5", "--phase-seconds", "3"]),
 }

@@ -1,0 +1,98 @@
+"""HTTPS file servers: what one fetch costs the provider, with the verifying TLS context shared by
+every connection (as the provider fetches) against a context built, and the CA bundle loaded,
+for each connection (what urllib3 does when handed only a CA file, and what the provider did).
+
+Each fetch opens its own connection either way: the provider pins every fetch to the address it
+checked (no connection reuse across fetches), so this is the cost of every HTTPS download,
+fileinfo and upload's first byte. The server is on loopback with a certificate from a CA of its
+own (trustme), trusted through a bundle the size of certifi's plus that CA.
+
+    .venv/bin/python bench/tls_fetch.py [--fetches 40]
+"""
+from __future__ import annotations
+
+import argparse
+import http.server
+import ssl
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import certifi
+import trustme
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.report import row  # noqa: E402
+from provider.access import fetch as fetch_module  # noqa: E402
+from provider.access.fetch import SafeFetcher, UpstreamRequest  # noqa: E402
+from provider.access.netpolicy import AddressPolicy  # noqa: E402
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, *args):
+        pass
+
+
+def context_per_connection(ca_bundle: str) -> ssl.SSLContext:
+    context = fetch_module.create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def median_fetch_ms(fetcher: SafeFetcher, url: str, fetches: int) -> float:
+    times = []
+    for _ in range(fetches):
+        started = time.perf_counter()
+        response = fetcher.open(UpstreamRequest("GET", url))
+        assert b"".join(response.iter_content()) == b"hello"
+        response.close()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fetches", type=int, default=40)
+    args = parser.parse_args()
+    ca = trustme.CA()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bundle = Path(tempfile.mkdtemp(prefix="bench-tls-")) / "bundle.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + ca.cert_pem.bytes())
+    url = f"https://localhost:{server.server_address[1]}/file"
+    fetcher = SafeFetcher(AddressPolicy(allow_non_public=True), ca_bundle=str(bundle))
+    try:
+        shared = median_fetch_ms(fetcher, url, args.fetches)
+        kept = fetch_module.verifying_tls_context
+        fetch_module.verifying_tls_context = context_per_connection
+        try:
+            per_connection = median_fetch_ms(fetcher, url, args.fetches)
+        finally:
+            fetch_module.verifying_tls_context = kept
+    finally:
+        server.shutdown()
+    print(f"HTTPS fetch from a loopback file server, median of {args.fetches} (each on its own connection)")
+    print(f"  context built per connection (baseline)   {per_connection:7.2f} ms")
+    print(f"  shared verifying context (the provider)   {shared:7.2f} ms   ({per_connection / shared:.1f}x faster)")
+    row("HTTPS fetch, context per connection (baseline)", p50_ms=round(per_connection, 2))
+    row("HTTPS fetch, shared verifying context", p50_ms=round(shared, 2), ratio=round(shared / per_connection, 3),
+        note="time vs the baseline's")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
