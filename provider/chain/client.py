@@ -292,14 +292,15 @@ class ChainClient:
         per read, while its checks still run one by one in their order.
 
         Each answer is used once, only by this thread and only inside the block (never a
-        stale state). A node that refuses batches, or a batch that fails, leaves every call
-        to be made on its own, as without the block."""
+        stale state). A node that refuses batches, or answers one with something unreadable,
+        leaves every call to be made on its own, as without the block; a node that cannot be
+        reached raises DependencyUnavailable here, at once (each call would wait for it again)."""
         calls = [c for c in calls if c is not None]
         primed: dict[str, list] = {}
         if len(calls) > 1:
             try:
                 answers = self.raw_rpc.batch(calls)
-            except (DependencyUnavailable, RpcFailed):
+            except RpcFailed:
                 answers = None
             for (method, params), answer in zip(calls, answers or []):
                 if isinstance(answer, dict):

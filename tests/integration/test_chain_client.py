@@ -178,6 +178,17 @@ def test_read_ahead_from_a_node_without_batches_makes_every_call_itself(chain, d
         server.shutdown()
 
 
+def test_read_ahead_from_a_dead_node_is_unavailable_at_once(chain):
+    address = chain.contract_address("ERC721Factory")
+    calls = [chain.view_request("ERC721Factory", address, "getCurrentNFTCount")[:2], ("eth_blockNumber", [])]
+    chain.__dict__["raw_rpc"] = RawRpc(f"http://127.0.0.1:{free_port()}", 2, "test")
+    entered = []
+    with pytest.raises(DependencyUnavailable):
+        with chain.read_ahead(calls):
+            entered.append(True)
+    assert not entered  # nothing inside the block ran against a node that is not there
+
+
 def test_a_batch_is_matched_by_id_whatever_order_or_company_the_answers_come_in(node):
     rpc = RawRpc(node, 5, "test")
     first = next(rpc._ids) + 1  # the ids the batch below will use: first, first + 1
