@@ -292,8 +292,9 @@ class ChainClient:
         per read, while its checks still run one by one in their order.
 
         Each answer is used once, only by this thread and only inside the block (never a
-        stale state). A node that refuses batches, or answers one with something unreadable,
-        leaves every call to be made on its own, as without the block; a node that cannot be
+        stale state). A node that refuses batches, or answers one with something unreadable or
+        a member with an error, leaves those calls to be made on their own, as without the
+        block; a node that cannot be
         reached raises DependencyUnavailable here, at once (each call would wait for it again)."""
         calls = [c for c in calls if c is not None]
         primed: dict[str, list] = {}
@@ -303,7 +304,9 @@ class ChainClient:
             except RpcFailed:
                 answers = None
             for (method, params), answer in zip(calls, answers or []):
-                if isinstance(answer, dict):
+                # only answers: an error for one member (some hosted nodes cap or refuse batches
+                # item by item) is left for the call itself to ask again, on its own
+                if isinstance(answer, dict) and "result" in answer and "error" not in answer:
                     primed.setdefault(_call_key(method, params), []).append(answer)
         outer = getattr(self._local, "primed", None)
         self._local.primed = primed

@@ -143,12 +143,18 @@ def test_read_ahead_answers_the_calls_of_the_block_from_one_batch(chain):
 
 
 class _NoBatchNode(http.server.BaseHTTPRequestHandler):
-    """A node in front of anvil that refuses JSON-RPC batches, as some hosted endpoints do."""
+    """A node in front of anvil that refuses JSON-RPC batches, as some hosted endpoints do: as
+    a whole, or (per_item) with an error for every member."""
     upstream = ""
+    per_item = False
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if body.startswith(b"["):
+        if body.startswith(b"[") and _NoBatchNode.per_item:
+            # refused member by member, as nodes that cap batches do
+            answer = json.dumps([{"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32005, "message": "limit"}}
+                                 for call in json.loads(body)]).encode()
+        elif body.startswith(b"["):
             answer = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch not allowed"}}'
         else:
             answer = urllib3.request("POST", _NoBatchNode.upstream, body=body,
@@ -162,7 +168,9 @@ class _NoBatchNode(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_read_ahead_from_a_node_without_batches_makes_every_call_itself(chain, dev_chain):
+@pytest.mark.parametrize("per_item", [False, True])
+def test_read_ahead_from_a_node_without_batches_makes_every_call_itself(chain, dev_chain, per_item):
+    _NoBatchNode.per_item = per_item
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoBatchNode)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _NoBatchNode.upstream = dev_chain.url
