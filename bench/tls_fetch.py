@@ -12,17 +12,13 @@ own (trustme), trusted through a bundle the size of certifi's plus that CA.
 from __future__ import annotations
 
 import argparse
-import http.server
 import ssl
 import statistics
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 import certifi
-import trustme
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,17 +27,7 @@ from bench.report import row  # noqa: E402
 from provider.access import fetch as fetch_module  # noqa: E402
 from provider.access.fetch import SafeFetcher, UpstreamRequest  # noqa: E402
 from provider.access.netpolicy import AddressPolicy  # noqa: E402
-
-
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"hello")
-
-    def log_message(self, *args):
-        pass
+from provider.devtools.tls_origin import BODY, TlsOrigin  # noqa: E402
 
 
 def context_per_connection(ca_bundle: str) -> ssl.SSLContext:
@@ -55,7 +41,7 @@ def median_fetch_ms(fetcher: SafeFetcher, url: str, fetches: int) -> float:
     for _ in range(fetches):
         started = time.perf_counter()
         response = fetcher.open(UpstreamRequest("GET", url))
-        assert b"".join(response.iter_content()) == b"hello"
+        assert b"".join(response.iter_content()) == BODY
         response.close()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
@@ -65,16 +51,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fetches", type=int, default=40)
     args = parser.parse_args()
-    ca = trustme.CA()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("localhost").configure_cert(context)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    bundle = Path(tempfile.mkdtemp(prefix="bench-tls-")) / "bundle.pem"
-    bundle.write_bytes(Path(certifi.where()).read_bytes() + ca.cert_pem.bytes())
-    url = f"https://localhost:{server.server_address[1]}/file"
-    fetcher = SafeFetcher(AddressPolicy(allow_non_public=True), ca_bundle=str(bundle))
+    server = TlsOrigin(extra_cas=Path(certifi.where()).read_bytes())
+    url = server.url()
+    fetcher = SafeFetcher(AddressPolicy(allow_non_public=True), ca_bundle=server.ca_bundle)
     try:
         shared = median_fetch_ms(fetcher, url, args.fetches)
         kept = fetch_module.verifying_tls_context
@@ -84,7 +63,7 @@ def main() -> int:
         finally:
             fetch_module.verifying_tls_context = kept
     finally:
-        server.shutdown()
+        server.stop()
     print(f"HTTPS fetch from a loopback file server, median of {args.fetches} (each on its own connection)")
     print(f"  context built per connection (baseline)   {per_connection:7.2f} ms")
     print(f"  shared verifying context (the provider)   {shared:7.2f} ms   ({per_connection / shared:.1f}x faster)")
