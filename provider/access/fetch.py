@@ -26,6 +26,7 @@ imports Flask; it raises `FileUnavailable` subclasses with client-safe messages.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import socket
@@ -309,10 +310,7 @@ def decode_body(chunks: Iterable[bytes], encoding: str, step: int = CHUNK) -> It
         raise FileUnavailable("the file server sent a body that does not decode") from exc
 
 
-_tls_contexts: dict[str, ssl.SSLContext] = {}
-_tls_contexts_lock = threading.Lock()
-
-
+@functools.lru_cache(maxsize=8)
 def verifying_tls_context(ca_bundle: str) -> ssl.SSLContext:
     """One certificate-verifying TLS context per CA bundle and process, shared by every HTTPS
     connection to a file server. Handed only CA file names, urllib3 built a context and loaded the
@@ -320,13 +318,9 @@ def verifying_tls_context(ca_bundle: str) -> ssl.SSLContext:
     fileinfo and upload. The host name is still checked on each connection (urllib3 matches the
     certificate against `assert_hostname`), and what urllib3 sets on the context (verification
     required, its own host name check) is the same for every connection."""
-    with _tls_contexts_lock:
-        context = _tls_contexts.get(ca_bundle)
-        if context is None:
-            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
-            context.load_verify_locations(cafile=ca_bundle)
-            _tls_contexts[ca_bundle] = context
-        return context
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.load_verify_locations(cafile=ca_bundle)
+    return context
 
 
 class SafeFetcher:

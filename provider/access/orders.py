@@ -230,13 +230,19 @@ class FinalEvidenceCache:
                 self._entries.pop(next(iter(self._entries)))
 
 
+def evidence_key(chain: ChainClient, tx_id: str, datatoken: str) -> tuple:
+    """What order evidence is kept and looked up under: (chain id, transaction, datatoken).
+    Raises OrderInvalid for a malformed id, ValueError for a datatoken that is not an address."""
+    return chain.chain_id, normalise_tx_id(tx_id), to_checksum_address(datatoken)
+
+
 def order_evidence_read(chain: ChainClient, tx_id: str, datatoken: str,
                         cache: FinalEvidenceCache | None = None) -> tuple[str, list] | None:
     """The first chain call `validate_order` will make (the receipt), for `ChainClient.read_ahead`;
     None when it will make none (evidence kept in the cache) or the id is malformed (its error
     is left to `validate_order`, in the order the request's checks run)."""
     try:
-        key = (chain.chain_id, normalise_tx_id(tx_id), to_checksum_address(datatoken))
+        key = evidence_key(chain, tx_id, datatoken)
     except Exception:  # anything wrong with the id or the document: validate_order says what
         return None
     if cache is not None and cache.peek(key):
@@ -248,7 +254,7 @@ def validate_order(chain: ChainClient, *, tx_id: str, sender: str, datatoken: st
                    service_id: str, service_timeout: int, environment: str | None = None,
                    allow_expired_fees: bool = False, now: float | None = None,
                    cache: FinalEvidenceCache | None = None, wait: float | None = None) -> ValidOrder:
-    key = (chain.chain_id, normalise_tx_id(tx_id), to_checksum_address(datatoken))
+    key = evidence_key(chain, tx_id, datatoken)
     evidence = cache.get(key) if cache is not None else None
     if evidence is None:
         evidence = read_order_evidence(chain, tx_id, datatoken, wait)

@@ -294,8 +294,8 @@ class ChainClient:
         Each answer is used once, only by this thread and only inside the block (never a
         stale state). A node that refuses batches, or answers one with something unreadable or
         a member with an error, leaves those calls to be made on their own, as without the
-        block; a node that cannot be
-        reached raises DependencyUnavailable here, at once (each call would wait for it again)."""
+        block; a node that cannot be reached raises DependencyUnavailable here, at once (each
+        call would wait for it again)."""
         calls = [c for c in calls if c is not None]
         primed: dict[str, list] = {}
         if len(calls) > 1:

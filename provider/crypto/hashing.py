@@ -8,11 +8,6 @@ pycryptodome remains the fallback where no `safe-pysha3` wheel exists; both are 
 agree in tests/unit/crypto/test_hashing.py."""
 from __future__ import annotations
 
-try:
-    from sha3 import keccak_256 as _keccak_256
-except ImportError:  # pragma: no cover - platforms without a safe-pysha3 wheel
-    _keccak_256 = None
-
 from Crypto.Hash import keccak as _pycryptodome_keccak
 
 
@@ -20,8 +15,10 @@ def keccak256_pycryptodome(data: bytes) -> bytes:
     return _pycryptodome_keccak.new(digest_bits=256, data=data).digest()
 
 
-if _keccak_256 is not None:
+try:
+    from sha3 import keccak_256 as _keccak_256
+except ImportError:  # pragma: no cover - platforms without a safe-pysha3 wheel
+    keccak256 = keccak256_pycryptodome
+else:
     def keccak256(data: bytes) -> bytes:
         return _keccak_256(data).digest()
-else:  # pragma: no cover
-    keccak256 = keccak256_pycryptodome
