@@ -34,18 +34,26 @@ def http_status(exc: ProviderError) -> int:
             return HTTP_STATUS[cls]
     return 500  # a domain error that should never reach a client (a job phase, a configuration)
 
+def error_answer(exc: ProviderError) -> tuple[int, dict, dict[str, str]]:
+    """Status, JSON body and extra headers of a refusal: the one shape, used by the Flask error
+    handler and by the request envelope (which refuses before Flask is entered)."""
+    status = http_status(exc)
+    body = exc.body() if status != 500 else {"error": "Internal error; the request was not completed."}
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RangeNotSatisfiable) and exc.length is not None:
+        headers["Content-Range"] = f"bytes */{exc.length}"
+    return status, body, headers
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ProviderError)
     def provider_error(exc: ProviderError):
-        status = http_status(exc)
+        status, body, headers = error_answer(exc)
         if status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.path, status, exc.__cause__ or exc)
-        response = jsonify(exc.body() if status != 500 else {"error": "Internal error; the request was not completed."})
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, RangeNotSatisfiable) and exc.length is not None:
-            response.headers["Content-Range"] = f"bytes */{exc.length}"
-        return response, status
+        return jsonify(body), status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -44,6 +44,9 @@ def job_inputs(job_id: str):
 @_internal
 def job_outputs(job_id: str):
     engine = _engine_for_pod(job_id, "publish")
+    # A result bundle is capped by the environment's disk while it is unpacked, not by the
+    # request body limit (which the request envelope also lifts for these paths).
+    request.max_content_length = None
     try:
         size = unpack(request.stream, engine.paths(job_id).data, set(contract.WRITABLE), engine.output_budget(job_id))
     except BundleError as exc:

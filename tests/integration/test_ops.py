@@ -146,6 +146,15 @@ def test_rate_limit_per_ip_answers_429_with_retry_after(make_app):
     assert client.get("/health").status_code == 200 and client.get("/metrics").status_code == 200
 
 
+def test_a_request_refused_before_its_view_is_still_counted_by_its_endpoint(make_app):
+    client = make_app(RATE_LIMIT_PER_IP=1, RATE_LIMIT_PER_ADDRESS=0).test_client()
+    refused = 'provider_http_requests_total{endpoint="auth.nonce",method="GET",status="429"}'
+    before = _samples(client.get("/metrics").get_data(as_text=True)).get(refused, 0)
+    codes = [client.get("/api/services/nonce?userAddress=0x" + "ab" * 20).status_code for _ in range(3)]
+    assert codes == [200, 429, 429]
+    assert _samples(client.get("/metrics").get_data(as_text=True))[refused] - before == 2
+
+
 def test_rate_limit_per_address_follows_the_verified_account_across_ips_and_case(make_app):
     client = make_app(RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_ADDRESS=3).test_client()
     account = Account.create()
