@@ -1,10 +1,16 @@
 """The baseline: the smallest Flask app, served by the same gunicorn settings as the provider.
 
-`/` is Flask alone. `/encrypt` and `/fileinfo` add only the work those provider endpoints cannot
-avoid (the same ECIES library over the body; one GET to the file's origin through urllib3, read
-up to its headers), so a provider endpoint at 1.0x of its twin here costs nothing beyond the
+`/` is Flask alone. `/nonce`, `/encrypt` and `/fileinfo` add only the work those provider
+endpoints cannot avoid (one point read of the address's nonce from an SQLite file in WAL mode, as
+the provider's store keeps it; the same ECIES library over the body; one GET to the file's origin
+through urllib3, read up to its headers), so a provider endpoint at 1.0x of its twin here costs nothing beyond the
 framework and that work: no validation, audit, metrics or checks are in the baseline.
 """
+import os
+import sqlite3
+import tempfile
+import threading
+
 import urllib3
 from flask import Flask, Response, jsonify, request
 
@@ -13,11 +19,29 @@ from provider.crypto.ecies import encrypt as ecies_encrypt, public_key_hex  # th
 app = Flask(__name__)
 _PUBLIC_KEY = public_key_hex("0x" + "42" * 32)
 _POOL = urllib3.PoolManager()
+_NONCES = os.path.join(os.environ.get("BASELINE_DIR") or tempfile.mkdtemp(prefix="baseline-"), "nonces.db")
+_local = threading.local()
+
+
+def _nonces() -> sqlite3.Connection:
+    conn = getattr(_local, "conn", None)
+    if conn is None:
+        conn = _local.conn = sqlite3.connect(_NONCES, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS user_nonce (address TEXT PRIMARY KEY, nonce TEXT NOT NULL)")
+    return conn
 
 
 @app.get("/")
 def hello():
     return jsonify(ok=True)
+
+
+@app.get("/nonce")
+def nonce():
+    row = _nonces().execute("SELECT nonce FROM user_nonce WHERE address = ?",
+                            (request.args["userAddress"].lower(),)).fetchone()
+    return jsonify(nonce=int(row[0]) if row else 0)
 
 
 @app.post("/encrypt")

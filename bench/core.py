@@ -1,7 +1,8 @@
 """Core benchmark: GET /, nonce, encrypt, fileinfo and signed createAuthToken under gunicorn
 (2 workers), each against its twin in a trivial Flask app under the same gunicorn settings
-(bench/baseline_app.py, same run), loaded by wrk over keep-alive connections. Prints medians of
-several rounds, ratios to the baseline, the server's CPU per request, and what a signed request
+(bench/baseline_app.py, same run), loaded by wrk (gunicorn's sync workers close every connection,
+so wrk reconnects). Prints medians of several rounds, ratios to the baseline, the server's CPU
+per request, the baseline against itself (the machine's noise floor), and what a signed request
 costs above GET / against its budget: one signature recovery plus one atomic nonce write.
 
     make bench            # or: .venv/bin/python bench/core.py --seconds 3 --rounds 5
@@ -83,13 +84,17 @@ def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict
     # round: a drift in the machine's speed between rounds moves both sides of a ratio alike.
     return {
         "baseline GET / (trivial Flask app)": (baseline_url, same(("root", "GET", "/")), None),
+        # the same server again: how far two runs of one thing differ here (the noise floor)
+        "baseline GET / again (A/A)": (baseline_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
         "GET /": (provider_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
-        "GET /api/services/nonce": (
-            provider_url, same(("nonce", "GET", f"/api/services/nonce?userAddress={user}")),
-            "baseline GET / (trivial Flask app)"),
         "GET createAuthToken (signed, nonce consumed)": (
             provider_url, lambda: signed_token_paths(int(args.seconds * 3000), CLIENTS),  # fresh nonces
             "baseline GET / (trivial Flask app)"),
+        "baseline nonce (Flask + one SQLite read)": (
+            baseline_url, same(("nonce", "GET", f"/nonce?userAddress={user}")), None),
+        "GET /api/services/nonce": (
+            provider_url, same(("nonce", "GET", f"/api/services/nonce?userAddress={user}")),
+            "baseline nonce (Flask + one SQLite read)"),
         "baseline encrypt 1 KB (Flask + ECIES)": (
             baseline_url, same(("encrypt", "POST", "/encrypt", body, "application/octet-stream")), None),
         "POST encrypt 1 KB": (
@@ -134,7 +139,7 @@ def main() -> int:
         env = provider_env(anvil.url, tmp, INDEXER_ENABLED="false", ALLOW_NON_PUBLIC_IP="true")
         provider, provider_url = start_gunicorn("provider.wsgi:app", env)
         # the trivial app has no compute engine process beside it (the provider's is part of its cost)
-        baseline, baseline_url = start_gunicorn("bench.baseline_app:app", dict(env, COMPUTE_ENABLED="false"))
+        baseline, baseline_url = start_gunicorn("bench.baseline_app:app", dict(env, COMPUTE_ENABLED="false", BASELINE_DIR=str(tmp)))
         servers = {provider_url: provider, baseline_url: baseline}
         try:
             plans = scenarios(args, provider_url, baseline_url, file_url)

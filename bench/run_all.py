@@ -2,6 +2,7 @@
 
     bench/run_all            # or: make bench
     bench/run_all --quick    # shorter runs, same rows (for a smoke check)
+    REFERENCE_PROVIDER=~/provider-2.1.6 bench/run_all    # and side by side with the reference
 
 Each benchmark runs in its own process (its own anvil, provider and baseline), prints its full
 report as it goes, and `BENCH_ROW` lines that end up in the table with the command behind them.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +32,12 @@ BENCHMARKS = {
     "load": (["bench/load_test.py"], ["bench/load_test.py", "--clients", "16", "--seconds", "10",
                                       "--baseline-seconds", "5", "--phase-seconds", "3"]),
 }
+# The reference Provider 2.1.6 is built by hand from its source (bench/reference.py says how);
+# with REFERENCE_PROVIDER naming that checkout, the side-by-side run joins the table.
+if os.environ.get("REFERENCE_PROVIDER"):
+    BENCHMARKS["reference"] = (["bench/reference.py", "--reference", os.environ["REFERENCE_PROVIDER"]],
+                               ["bench/reference.py", "--reference", os.environ["REFERENCE_PROVIDER"],
+                                "--seconds", "2", "--rounds", "1"])
 COLUMNS = [("req/s", "rps", "{:.0f}"), ("p50 ms", "p50_ms", "{:g}"), ("p99 ms", "p99_ms", "{:g}"),
            ("CPU ms/req", "cpu_ms", "{:g}"), ("MB/s", "mb_s", "{:.0f}"), ("job s", "job_s", "{:g}"), ("peak RSS MB", "rss_mb", "{:.0f}"),
            ("vs baseline", "ratio", "{:g}x")]
