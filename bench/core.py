@@ -57,7 +57,8 @@ def provider_env(node_url: str, folder: Path, **extra: str) -> dict:
                 LOG_LEVEL="WARNING", RATE_LIMIT_PER_IP="100000000", RATE_LIMIT_PER_ADDRESS="100000000", **extra)
 
 
-def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str, str]]]:
+def signed_token_paths(count: int, clients: int, path: str = "/api/services/createAuthToken"
+                       ) -> list[list[tuple[str, str, str]]]:
     """Per client: its own account, nonces 1..count, signatures made before timing."""
     expiration = int(time.time()) + 3600
     per_client = []
@@ -65,7 +66,7 @@ def signed_token_paths(count: int, clients: int) -> list[list[tuple[str, str, st
         account = Account.create()
         key = "0x" + bytes(account.key).hex()
         per_client.append([
-            ("createAuthToken", "GET", f"/api/services/createAuthToken?address={account.address}&expiration={expiration}"
+            ("signed", "GET", f"{path}?address={account.address}&expiration={expiration}"
                     f"&nonce={n}&signature={sign_message(key, f'{account.address}{n}')}")
             for n in range(1, count + 1)
         ])
@@ -87,9 +88,11 @@ def scenarios(args, provider_url: str, baseline_url: str, file_url: str) -> dict
         # the same server again: how far two runs of one thing differ here (the noise floor)
         "baseline GET / again (A/A)": (baseline_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
         "GET /": (provider_url, same(("root", "GET", "/")), "baseline GET / (trivial Flask app)"),
+        "baseline signed (Flask + one recovery + one nonce write)": (
+            baseline_url, lambda: signed_token_paths(int(args.seconds * 3000), CLIENTS, "/signed"), None),
         "GET createAuthToken (signed, nonce consumed)": (
             provider_url, lambda: signed_token_paths(int(args.seconds * 3000), CLIENTS),  # fresh nonces
-            "baseline GET / (trivial Flask app)"),
+            "baseline signed (Flask + one recovery + one nonce write)"),
         "baseline nonce (Flask + one SQLite read)": (
             baseline_url, same(("nonce", "GET", f"/nonce?userAddress={user}")), None),
         "GET /api/services/nonce": (
@@ -182,12 +185,20 @@ def main() -> int:
         row(name, rps=round(figures_["rps"]), p50_ms=figures_["p50_ms"], p99_ms=figures_["p99_ms"],
             cpu_ms=round(median["cpu_ms"], 3), **({"ratio": round(ratio, 2)} if ratio else {}),
             note=(f"{errors} errors" if errors else "") + (f"rounds{spread}" if spread and not errors else ""))
-    above = statistics.median(t["cpu_ms"] - r["cpu_ms"] for t, r in zip(
-        results["GET createAuthToken (signed, nonce consumed)"], results["GET /"]))
+    # What a signed request costs above GET /, against its budget measured two ways: under the
+    # same load, the twin's signed endpoint (one recovery, one atomic nonce write) above the
+    # twin's GET /; and in-process, the two operations alone in a loop (best of 5).
+    token, root = results["GET createAuthToken (signed, nonce consumed)"], results["GET /"]
+    twin_signed, twin_root = (results["baseline signed (Flask + one recovery + one nonce write)"],
+                              results["baseline GET / (trivial Flask app)"])
+    above = statistics.median(t["cpu_ms"] - r["cpu_ms"] for t, r in zip(token, root))
+    loaded_budget = statistics.median(t["cpu_ms"] - r["cpu_ms"] for t, r in zip(twin_signed, twin_root))
     print(f"  signed createAuthToken costs {above:.3f} ms CPU above GET / (median of the rounds); budget (one "
-          f"recovery + one nonce write) {budget:.3f} ms: {above / budget:.2f}x the budget")
-    row("signed request above GET / (CPU)", cpu_ms=round(above, 3), ratio=round(above / budget, 2),
-        note=f"x of budget {budget:.3f} ms (one recovery + one nonce write)")
+          f"recovery + one nonce write): {loaded_budget:.3f} ms under the same load = {above / loaded_budget:.2f}x, "
+          f"{budget:.3f} ms in-process = {above / budget:.2f}x")
+    row("signed request above GET / (CPU)", cpu_ms=round(above, 3), ratio=round(above / loaded_budget, 2),
+        note=f"x of the budget under load {loaded_budget:.3f} ms (twin: one recovery + one nonce write; "
+             f"{above / budget:.2f}x of {budget:.3f} ms in-process)")
     if failed:
         print("  errors in: " + ", ".join(failed))
     return 1 if failed else 0
