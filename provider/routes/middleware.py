@@ -26,7 +26,6 @@ _UNLIMITED_PATHS = ("/health", "/metrics")
 # The reference answers HEAD on these with 405 instead of Flask's implicit HEAD-for-GET.
 _NO_HEAD = ("/api/services/nonce", "/api/services/download", "/api/services/decrypt",
             "/api/services/compute", "/api/services/computeResult")
-REQUEST_ID_ENVIRON = "provider.request_id"
 
 
 # CORS: browser dApps (ocean.js in a page) call every endpoint cross-origin, with headers that
@@ -86,7 +85,7 @@ class RequestEnvelope:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
-        request_id = environ[REQUEST_ID_ENVIRON] = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         client = environ.get("REMOTE_ADDR")
         context = (request_id_var.set(request_id), client_var.set(client))
         method = environ.get("REQUEST_METHOD", "GET")
