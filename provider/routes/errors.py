@@ -34,6 +34,7 @@ def http_status(exc: ProviderError) -> int:
             return HTTP_STATUS[cls]
     return 500  # a domain error that should never reach a client (a job phase, a configuration)
 
+
 def error_answer(exc: ProviderError) -> tuple[int, dict, dict[str, str]]:
     """Status, JSON body and extra headers of a refusal: the one shape, used by the Flask error
     handler and by the request envelope (which refuses before Flask is entered)."""

@@ -35,6 +35,7 @@ ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Content-Type, Authorization, AuthToken, Range, X-Request-ID"
 EXPOSED_HEADERS = "Content-Disposition, Content-Length, Content-Range, Accept-Ranges, X-Request-ID"
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
+_NOT_ROUTED = object()  # no Flask request in the environ (the werkzeug test client puts a plain one there)
 
 
 def _preflight_headers(requested: str | None) -> list[tuple[str, str]]:
@@ -141,9 +142,11 @@ class RequestEnvelope:
         return send
 
     def _record(self, environ, method: str, status: int, elapsed: float) -> None:
-        # Flask's request, when the request reached a view; refused before Flask (or unknown),
-        # it is still counted by the endpoint its path names
-        rule = getattr(environ.get("werkzeug.request"), "url_rule", None) or self._rule_of(environ)
+        # A request Flask saw carries its match (None: no route); one refused before Flask is
+        # still counted by the endpoint its path names, matched here only for it
+        rule = getattr(environ.get("werkzeug.request"), "url_rule", _NOT_ROUTED)
+        if rule is _NOT_ROUTED:
+            rule = self._rule_of(environ)
         metrics.record_request(rule.endpoint if rule is not None else "unmatched", method, status, elapsed)
         if access_log.isEnabledFor(logging.INFO):
             # The path only: query strings carry signatures and tokens.
