@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import http.client
 import itertools
 import socket
 import ssl
@@ -90,24 +91,33 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 class Watchdog:
     """One thread for every transfer in the process: at each watched socket's deadline it shuts
-    the socket down, which ends any read or write blocked on it at once."""
+    the socket down, which ends any read or write blocked on it at once.
 
-    def __init__(self) -> None:
+    The thread is woken only when a deadline comes before the time it sleeps until (every
+    transfer of one kind has the same timeout, so a new one almost never does), and it sleeps at
+    least `resolution` seconds between rounds, ending every deadline that has passed in each. A
+    wake per transfer cost more CPU than the rest of a fileinfo's own work: a thread switch,
+    the GIL handed over twice. A deadline is therefore kept to within `resolution`. Finished
+    transfers leave their entries in the heap until their time; the heap is rebuilt from what
+    is still watched when stale entries outnumber live ones, so it stays bounded."""
+
+    def __init__(self, resolution: float = 0.05) -> None:
+        self.resolution = resolution
         self._heap: list[tuple[float, int]] = []
         self._watched: dict[int, tuple[float, socket.socket]] = {}
         self._ids = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")  # when the thread next looks (inf: when told)
 
     def watch(self, sock: socket.socket, deadline: float) -> int:
         with self._cond:
             handle = next(self._ids)
             self._watched[handle] = (deadline, sock)
-            heapq.heappush(self._heap, (deadline, handle))
+            self._push(deadline, handle)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="fetch-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
             return handle
 
     def reschedule(self, handle: int, deadline: float | None) -> None:
@@ -119,32 +129,43 @@ class Watchdog:
                 del self._watched[handle]
                 return
             self._watched[handle] = (deadline, entry[1])
-            heapq.heappush(self._heap, (deadline, handle))
-            self._cond.notify()
+            self._push(deadline, handle)
 
     def forget(self, handle: int) -> None:
         with self._cond:
             self._watched.pop(handle, None)
 
+    def _push(self, deadline: float, handle: int) -> None:
+        """(Lock held.) Add an entry, compacting a heap that is mostly finished transfers, and
+        wake the thread only if it would otherwise look too late."""
+        if len(self._heap) > 1024 and len(self._heap) > 4 * len(self._watched):
+            self._heap = [(d, h) for h, (d, _) in self._watched.items()]
+            heapq.heapify(self._heap)
+        heapq.heappush(self._heap, (deadline, handle))
+        if deadline < self._wake_at:
+            self._cond.notify()
+
     def _run(self) -> None:
         while True:
+            due = []
             with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, handle = self._heap[0]
                 now = time.monotonic()
-                if deadline > now:
-                    self._cond.wait(deadline - now)
+                while self._heap and self._heap[0][0] <= now:
+                    deadline, handle = heapq.heappop(self._heap)
+                    entry = self._watched.get(handle)
+                    if entry is not None and entry[0] == deadline:  # not forgotten or rescheduled
+                        del self._watched[handle]
+                        due.append(entry[1])
+                if not due:
+                    self._wake_at = max(self._heap[0][0], now + self.resolution) if self._heap else float("inf")
+                    self._cond.wait(self._wake_at - now if self._heap else None)
+                    self._wake_at = 0.0  # awake: whoever adds a deadline now need not wake it
                     continue
-                heapq.heappop(self._heap)
-                entry = self._watched.get(handle)
-                if entry is None or entry[0] != deadline:
-                    continue  # forgotten or rescheduled
-                del self._watched[handle]
-            try:
-                entry[1].shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            for sock in due:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 WATCHDOG = Watchdog()
@@ -195,14 +216,6 @@ class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
     pass
 
 
-class _Pool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _TLSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
 # ---- requests and responses ------------------------------------------------------------------
 
 @dataclass
@@ -220,8 +233,27 @@ class MinimumRate:
     window: float = 30.0
 
 
+class _Exchange:
+    """One request on its own connection, and the answer's head; closing it drops the
+    connection (never reused: the next request may go to another address)."""
+
+    __slots__ = ("connection", "response")
+
+    def __init__(self, connection: HTTPConnection, response: urllib3.HTTPResponse):
+        self.connection = connection
+        self.response = response
+
+    def close(self) -> None:
+        try:
+            self.response.close()
+        finally:
+            self.connection.close()
+
+
 class UpstreamResponse:
-    def __init__(self, response: urllib3.BaseHTTPResponse, final_url: str, watch: _Watch):
+    def __init__(self, exchange: _Exchange, final_url: str, watch: _Watch):
+        response = exchange.response
+        self._exchange = exchange
         self._response = response
         self._watch = watch
         self.status = response.status
@@ -283,7 +315,7 @@ class UpstreamResponse:
     def close(self) -> None:
         # Dropping the connection (not draining it) is what stops a large upstream transfer.
         self._watch.release()
-        self._response.close()
+        self._exchange.close()
 
 
 def decode_body(chunks: Iterable[bytes], encoding: str, step: int = CHUNK) -> Iterator[bytes]:
@@ -327,7 +359,8 @@ class SafeFetcher:
     def __init__(self, policy: AddressPolicy, connect_timeout: float = 10, read_timeout: float = 30,
                  max_redirects: int = 5, resolver: Resolver = system_resolver, ca_bundle: str | None = None):
         self.policy = policy
-        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self.max_redirects = max_redirects
         self.resolver = resolver
         self.ca_bundle = ca_bundle or certifi.where()  # the CAs file servers are trusted by
@@ -349,12 +382,11 @@ class SafeFetcher:
         body cannot be sent twice, and a redirect could point anywhere."""
         watch = _Watch(time.monotonic() + deadline)
         try:
-            response = self._open_one(method.upper(), url, {**headers, "Content-Length": str(length)}, body, watch)
+            exchange = self._open_one(method.upper(), url, {**headers, "Content-Length": str(length)}, body, watch)
             try:
-                return response.status
+                return exchange.response.status
             finally:
-                response.close()
-                response.release_conn()
+                exchange.close()
         finally:
             watch.release()
 
@@ -363,29 +395,29 @@ class SafeFetcher:
         headers = dict(request.headers)
         origin = _origin(url)
         for _ in range(self.max_redirects + 1):
-            response = self._open_one(method, url, headers, body, watch)
-            if response.status not in REDIRECT_CODES:
-                return UpstreamResponse(response, url, watch)
-            location = response.headers.get("Location")
-            response.close()
-            response.release_conn()
+            exchange = self._open_one(method, url, headers, body, watch)
+            status = exchange.response.status
+            if status not in REDIRECT_CODES:
+                return UpstreamResponse(exchange, url, watch)
+            location = exchange.response.headers.get("Location")
+            exchange.close()
             if not location:
                 raise FileUnavailable("redirect without a location")
             try:
                 url = urljoin(url, location)
             except ValueError:
                 raise FileUnavailable("redirect to a malformed URL") from None
-            if response.status in (301, 302, 303) and method != "HEAD":
+            if status in (301, 302, 303) and method != "HEAD":
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
             if _origin(url) != origin:
                 headers = {k: v for k, v in headers.items() if k.lower() == "range"}
         raise FileUnavailable("too many redirects")
 
-    def _open_one(self, method: str, url: str, headers: dict, body: bytes | None,
-                  watch: _Watch) -> urllib3.BaseHTTPResponse:
+    def _open_one(self, method: str, url: str, headers: dict, body, watch: _Watch) -> _Exchange:
         parts, port = split_url(url)
-        addresses = self.resolver(parts.hostname, port)
+        host = parts.hostname
+        addresses = self.resolver(host, port)
         if not addresses:
             raise FileUnavailable("file host cannot be resolved")
         refused = [a for a in addresses if not self.policy.allows(a)]
@@ -397,23 +429,30 @@ class SafeFetcher:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-        if ":" in parts.hostname and not parts.hostname.startswith("["):
-            host_header = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+        host_header = host if parts.port is None else f"{host}:{parts.port}"
+        if ":" in host and not host.startswith("["):
+            host_header = f"[{host}]" + (f":{parts.port}" if parts.port else "")
         send_headers = {"Host": host_header, "User-Agent": "ocean-provider", **headers}
+        # One connection to the checked address, without a pool: a pool per request (its queue,
+        # locks, retry and timeout objects) cost as much CPU as the request itself, and a
+        # shared one would reuse a connection made to an address checked for another request.
         if parts.scheme == "https":
-            pool = _TLSPool(
-                target, port, timeout=self.timeout, retries=False, maxsize=1,
-                cert_reqs="CERT_REQUIRED", ssl_context=verifying_tls_context(self.ca_bundle),
-                assert_hostname=parts.hostname, server_hostname=parts.hostname, watch=watch,
-            )
+            connection = _WatchedHTTPSConnection(
+                target, port, timeout=self.connect_timeout, cert_reqs="CERT_REQUIRED",
+                ssl_context=verifying_tls_context(self.ca_bundle), assert_hostname=host, server_hostname=host,
+                watch=watch)
         else:
-            pool = _Pool(target, port, timeout=self.timeout, retries=False, maxsize=1, watch=watch)
+            connection = _WatchedHTTPConnection(target, port, timeout=self.connect_timeout, watch=watch)
         try:
-            return pool.urlopen(method, path, body=body, headers=send_headers, redirect=False,
-                                preload_content=False, decode_content=False, assert_same_host=False,
-                                release_conn=False)
-        except (Urllib3Error, OSError, ValueError) as exc:
+            try:
+                connection.request(method, path, body=body, headers=send_headers, preload_content=False,
+                                   decode_content=False)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before it read the whole body: its answer is still read
+            connection.timeout = self.read_timeout  # per read, from here on
+            return _Exchange(connection, connection.getresponse())
+        except (Urllib3Error, OSError, ValueError, http.client.HTTPException) as exc:
+            connection.close()
             if watch.passed:
                 raise FetchDeadline("the file server did not answer in time") from exc
             raise FileUnavailable("file host cannot be reached") from exc
