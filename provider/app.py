@@ -5,8 +5,11 @@ so gunicorn workers start it after they fork.
 """
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from flask.signals import request_tearing_down
 
 from provider import boundedjson
 from provider.config import Settings, load_settings
@@ -23,6 +26,9 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         return boundedjson.loads(s, what="request body")
+
+
+_NO_EXCEPTION_GIVEN = object()
 
 
 class ProviderFlask(Flask):
@@ -48,6 +54,29 @@ class ProviderFlask(Flask):
         if len(self._sync_functions) < self._SYNC_CACHE_SIZE:
             self._sync_functions[func] = sync
         return sync
+
+    # What every request gets is done below Flask (`routes.middleware.RequestEnvelope`), so no
+    # before-request, URL-value or teardown function is registered; Flask would still walk the
+    # request's blueprints for them twice a request (a twentieth of `GET /`). Registration is
+    # closed once the first request is in (Flask refuses it after), so the answer is read then.
+    _request_hooks: bool | None = None
+
+    def _has_request_hooks(self) -> bool:
+        if self._request_hooks is None:
+            self._request_hooks = any(self.url_value_preprocessors.values()) or any(
+                self.before_request_funcs.values()) or any(self.teardown_request_funcs.values())
+        return self._request_hooks
+
+    def preprocess_request(self):
+        return super().preprocess_request() if self._has_request_hooks() else None
+
+    def do_teardown_request(self, exc=_NO_EXCEPTION_GIVEN):
+        if exc is _NO_EXCEPTION_GIVEN:
+            exc = sys.exc_info()[1]  # as Flask reads it
+        if self._has_request_hooks():
+            super().do_teardown_request(exc)
+        else:
+            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
 
 def create_app(settings: Settings | None = None, *, start_background: bool = True) -> Flask:

@@ -59,30 +59,34 @@ class RateLimiter:
         return self.limits.rate_per_ip > 0 or self.limits.rate_per_address > 0
 
     def check(self, client_ip: str | None, addresses: Iterable[str]) -> Verdict:
-        window = self.limits.rate_window
+        limits = self.limits
+        window = limits.rate_window
         now = self.clock()
         index = int(now // window)
         elapsed = (now - index * window) / window
-        keys = []
-        if self.limits.rate_per_ip > 0 and client_ip:
-            keys.append(("ip", f"ip:{client_ip}", self.limits.rate_per_ip))
-        if self.limits.rate_per_address > 0:
-            keys.extend(("address", f"addr:{a}", self.limits.rate_per_address) for a in addresses)
-        for scope, key, limit in keys:
-            try:
-                previous, current = self.counter.hit(key, index, window)
-            except Exception as exc:  # a broken counter store must not take requests down
-                log.warning("rate counter unavailable, request allowed: %s", type(exc).__name__)
-                return ALLOWED
-            result = verdict(sliding_count(previous, current, elapsed), limit, scope, window, elapsed)
+        if limits.rate_per_ip > 0 and client_ip:
+            result = self._count("ip", "ip:" + client_ip, limits.rate_per_ip, index, window, elapsed)
             if not result.allowed:
                 return result
+        if limits.rate_per_address > 0:
+            for address in addresses:
+                result = self._count("address", "addr:" + address, limits.rate_per_address, index, window, elapsed)
+                if not result.allowed:
+                    return result
         return ALLOWED
+
+    def _count(self, scope: str, key: str, limit: int, index: int, window: float, elapsed: float) -> Verdict:
+        try:
+            previous, current = self.counter.hit(key, index, window)
+        except Exception as exc:  # a broken counter store must not take requests down
+            log.warning("rate counter unavailable, request allowed: %s", type(exc).__name__)
+            return ALLOWED
+        return verdict(sliding_count(previous, current, elapsed), limit, scope, window, elapsed)
 
     def enforce(self, client_ip: str | None = None, address: str | None = None) -> None:
         """Count one request of this IP, or of this verified address; raise RateLimited past
         the limit (`check` skips a scope whose limit is off)."""
-        result = self.check(client_ip, [address.lower()] if address else [])
+        result = self.check(client_ip, (address.lower(),) if address else ())
         if not result.allowed:
             metrics.RATE_LIMITED.labels(scope=result.scope).inc()
             per = "this client" if result.scope == "ip" else "this address"

@@ -15,7 +15,10 @@ bp = Blueprint("documents", __name__)
 def encrypt():
     if request.content_type != "application/octet-stream":
         raise InvalidRequest("Invalid request content type: should be application/octet-stream")
-    chain_id = request.args.get("chainId")
+    # A plain dict: werkzeug's MultiDict builds an HTTP exception for every key it lacks (`get`
+    # included), and most clients send no signature.
+    query = request.args.to_dict()
+    chain_id = query.get("chainId")
     if not chain_id:
         raise InvalidRequest("Missing chainId query parameter.")
     svc = services()
@@ -23,13 +26,13 @@ def encrypt():
     body = request.get_data()
     if chain is None or not body:
         raise InvalidRequest("Failed to encrypt.")
-    signature = request.args.get("signature")
+    signature = query.get("signature")
     if signature and signature not in ("null", "undefined"):
         # ocean.js 8 signs encrypt (Ocean Node's `encrypt` command); classic clients send nothing,
         # and ocean.js 8 with an auth token sends `signature=null`: encrypting needs no identity.
-        require(request.args, "consumerAddress", "nonce")
-        consumer = address_field(request.args, "consumerAddress")
-        svc.authenticator.authorize_command("encrypt", consumer, request.args["nonce"], signature)
+        require(query, "consumerAddress", "nonce")
+        consumer = address_field(query, "consumerAddress")
+        svc.authenticator.authorize_command("encrypt", consumer, query["nonce"], signature)
     ciphertext = ecies_encrypt(chain.public_key, body)
     return Response("0x" + ciphertext.hex(), status=201, content_type="text/plain")
 

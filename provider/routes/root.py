@@ -50,7 +50,7 @@ NODE_OVERRIDES = {"computeEnvironments": ["GET", "/api/services/computeEnvironme
 def speaks_node_protocol() -> bool:
     """ocean.js 8 reads the root with the literal header `Authorization: undefined` (its
     HttpProvider.getData); ocean.py and ocean.js 3.3 send no Authorization at all."""
-    return request.headers.get("Authorization") == "undefined"
+    return request.environ.get("HTTP_AUTHORIZATION") == "undefined"
 
 
 @bp.get("/")
