@@ -12,10 +12,9 @@ _HEX_TEXT = re.compile(rb"^(0x)?[0-9a-fA-F]*$")
 
 
 def require(data: dict[str, Any], *names: str) -> None:
-    for name in names:
-        if data.get(name) in (None, ""):
-            raise ValidationError({name: [f"The {name} field is required."]
-                                   for name in names if data.get(name) in (None, "")})
+    missing = {name: [f"The {name} field is required."] for name in names if data.get(name) in (None, "")}
+    if missing:
+        raise ValidationError(missing)
 
 
 def integer_field(data: dict[str, Any], name: str, minimum: int | None = None) -> int:

@@ -15,13 +15,8 @@ def services() -> ProviderServices:
 
 def request_data() -> dict[str, Any]:
     """The query arguments if there are any, else the JSON body (reference §1.1)."""
-    args = request.args
-    if args:
-        data = args.to_dict()
-        raw = raw_transaction_ids(request.query_string)
-        if raw:
-            data.update(raw)
-        return data
+    if request.args:
+        return request.args.to_dict() | raw_transaction_ids(request.query_string)
     return json_body()
 
 
