@@ -40,10 +40,10 @@ def count_rpc_posts(chain) -> list:
     """The JSON bodies a ChainClient's request-path RPC sends to its node from now on (the real
     node still answers each): to see how many round trips a request costs."""
     sent = []
-    pool_request = chain.raw_rpc._pool.request
+    send = chain.raw_rpc._send
 
-    def request(method, url, body=None, **kwargs):
+    def counted(body: bytes):
         sent.append(json.loads(body))
-        return pool_request(method, url, body=body, **kwargs)
-    chain.raw_rpc._pool.request = request
+        return send(body)
+    chain.raw_rpc._send = counted
     return sent

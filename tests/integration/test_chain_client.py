@@ -210,3 +210,140 @@ def test_a_batch_is_matched_by_id_whatever_order_or_company_the_answers_come_in(
     assert [a and a["result"] for a in answers] == ["0xa", "0xb", None]
     _Node.answers = [(200, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"no batches"}}')]
     assert rpc.batch([("eth_blockNumber", []), ("eth_chainId", [])]) is None
+
+
+class _KeepAliveNode(http.server.BaseHTTPRequestHandler):
+    """A node speaking HTTP/1.1 with kept-alive connections, counting them; `then` says what it
+    does after each answer: keep the connection, drop it silently (as a node does with an idle
+    connection), or stall the next answer for `stall` seconds."""
+    protocol_version = "HTTP/1.1"
+    connections = 0
+    requests = 0
+    then = "keep"
+    stall = 0.0
+    body = b'{"jsonrpc":"2.0","id":1,"result":"0x1"}'
+
+    def setup(self):
+        super().setup()
+        _KeepAliveNode.connections += 1
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        _KeepAliveNode.requests += 1
+        if _KeepAliveNode.then == "stall" and _KeepAliveNode.requests > 1:
+            import time
+            time.sleep(_KeepAliveNode.stall)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(_KeepAliveNode.body)))
+        self.end_headers()
+        self.wfile.write(_KeepAliveNode.body)
+        self.close_connection = _KeepAliveNode.then == "drop"
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def keepalive_node():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveNode)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _KeepAliveNode.connections = _KeepAliveNode.requests = 0
+    _KeepAliveNode.then, _KeepAliveNode.stall = "keep", 0.0
+    _KeepAliveNode.body = b'{"jsonrpc":"2.0","id":1,"result":"0x1"}'
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_calls_share_one_kept_connection_per_thread(keepalive_node):
+    rpc = RawRpc(keepalive_node, 5, "test")
+    for _ in range(5):
+        assert rpc.request("eth_blockNumber", [])["result"] == "0x1"
+    assert _KeepAliveNode.connections == 1
+    other = threading.Thread(target=lambda: rpc.request("eth_blockNumber", []))
+    other.start()
+    other.join()
+    assert _KeepAliveNode.connections == 2  # a thread never shares a connection mid-exchange
+
+
+def test_a_connection_the_node_dropped_while_idle_is_replaced_without_an_error(keepalive_node):
+    _KeepAliveNode.then = "drop"
+    rpc = RawRpc(keepalive_node, 5, "test")
+    for _ in range(4):
+        assert rpc.request("eth_blockNumber", [])["result"] == "0x1"
+    assert _KeepAliveNode.requests == 4 and _KeepAliveNode.connections >= 4
+
+
+def test_a_stalled_node_is_asked_once_and_unavailable_after_the_timeout(keepalive_node):
+    import time
+    _KeepAliveNode.then, _KeepAliveNode.stall = "stall", 3.0
+    rpc = RawRpc(keepalive_node, 0.5, "test")
+    rpc.request("eth_blockNumber", [])  # answered at once; its connection is kept
+    started = time.monotonic()
+    with pytest.raises(DependencyUnavailable) as caught:
+        rpc.request("eth_blockNumber", [])
+    assert time.monotonic() - started < 1.5 and "127.0.0.1" not in str(caught.value)
+    assert _KeepAliveNode.requests == 2  # not sent again on a new connection to wait once more
+
+
+def test_an_answer_larger_than_any_chain_answer_is_refused_unread(keepalive_node, monkeypatch):
+    from provider.chain import client
+    monkeypatch.setattr(client, "RPC_MAX_ANSWER", 1000)
+    _KeepAliveNode.body = b'{"jsonrpc":"2.0","id":1,"result":"0x' + b"0" * 5000 + b'"}'
+    rpc = RawRpc(keepalive_node, 5, "test")
+    with pytest.raises(RpcFailed):
+        rpc.request("eth_blockNumber", [])
+    _KeepAliveNode.body = b'{"jsonrpc":"2.0","id":1,"result":"0x2"}'
+    assert rpc.request("eth_blockNumber", [])["result"] == "0x2"  # on a new connection: the rest was not read
+    assert _KeepAliveNode.connections == 2
+
+
+def test_a_forked_process_opens_its_own_connection(keepalive_node):
+    import os
+    rpc = RawRpc(keepalive_node, 5, "test")
+    rpc.request("eth_blockNumber", [])
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(write_end, rpc.request("eth_blockNumber", [])["result"].encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 100) == b"0x1"
+    os.waitpid(child, 0)
+    assert rpc.request("eth_blockNumber", [])["result"] == "0x1"  # the parent's connection still answers it alone
+    assert _KeepAliveNode.connections == 2 and _KeepAliveNode.requests == 3
+
+
+class _ForwardingProxy(http.server.BaseHTTPRequestHandler):
+    """The operator's HTTP proxy: forwards absolute-URI requests, remembering them."""
+    seen: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _ForwardingProxy.seen.append(self.path)
+        answer = urllib3.request("POST", self.path, body=body, headers={"Content-Type": "application/json"})
+        self.send_response(answer.status)
+        self.send_header("Content-Length", str(len(answer.data)))
+        self.end_headers()
+        self.wfile.write(answer.data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_with_a_proxy_configured_calls_go_through_it(keepalive_node, monkeypatch):
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    _ForwardingProxy.seen = []
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    try:
+        rpc = RawRpc(keepalive_node, 5, "test")
+        assert rpc.request("eth_blockNumber", [])["result"] == "0x1"
+        assert rpc.request("eth_blockNumber", [])["result"] == "0x1"
+        assert _ForwardingProxy.seen == [keepalive_node] * 2 and _KeepAliveNode.requests == 2
+    finally:
+        proxy.shutdown()
