@@ -98,6 +98,10 @@ RPC_MAX_ANSWER = 64 * 1024 * 1024  # bytes: a block of receipts is megabytes, ne
 RPC_POOL_CONNECTIONS = 16
 
 
+# What a failed exchange with the node raises (besides our own RpcFailed for an oversized answer)
+_CONNECTION_ERRORS = (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)
+
+
 class _KeptConnection(threading.local):
     """One thread's kept-alive connection to the node, and the process that opened it: a
     connection inherited across a fork is never used (two processes on one socket would read
@@ -187,27 +191,27 @@ class RawRpc:
                 return self._exchange(connection, body)
             except (TimeoutError, urllib3.exceptions.TimeoutError) as exc:
                 raise self._unreachable() from exc  # a slow node is not asked twice
-            except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
+            except _CONNECTION_ERRORS:
                 pass  # closed by the node while idle: once more, on a new connection
         kept.connection, kept.pid = self._connection_class(**self._connection_options), os.getpid()
         try:
             return self._exchange(kept.connection, body)
-        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+        except _CONNECTION_ERRORS as exc:
             raise self._unreachable() from exc
 
     def _exchange(self, connection: urllib3.connection.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+        """One POST on `connection`; on any failure the connection is closed and forgotten (a
+        half-read answer would be read as the next call's)."""
         try:
             connection.request("POST", self._path, body=body, headers=self._headers, preload_content=False)
             response = connection.getresponse()
             data = response.read(RPC_MAX_ANSWER + 1)
+            if len(data) > RPC_MAX_ANSWER:
+                raise RpcFailed("the chain node's answer is too large")
         except BaseException:
             connection.close()
             self._kept.connection = None
             raise
-        if len(data) > RPC_MAX_ANSWER:
-            connection.close()
-            self._kept.connection = None
-            raise RpcFailed("the chain node's answer is too large")
         return response.status, data
 
     def _send_through_proxy(self, body: bytes) -> tuple[int, bytes]:

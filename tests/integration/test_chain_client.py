@@ -4,6 +4,7 @@ import base64
 import http.server
 import json
 import threading
+import time
 
 import pytest
 import urllib3
@@ -231,7 +232,6 @@ class _KeepAliveNode(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         _KeepAliveNode.requests += 1
         if _KeepAliveNode.then == "stall" and _KeepAliveNode.requests > 1:
-            import time
             time.sleep(_KeepAliveNode.stall)
         self.send_response(200)
         self.send_header("Content-Length", str(len(_KeepAliveNode.body)))
@@ -275,7 +275,6 @@ def test_a_connection_the_node_dropped_while_idle_is_replaced_without_an_error(k
 
 
 def test_a_stalled_node_is_asked_once_and_unavailable_after_the_timeout(keepalive_node):
-    import time
     _KeepAliveNode.then, _KeepAliveNode.stall = "stall", 3.0
     rpc = RawRpc(keepalive_node, 0.5, "test")
     rpc.request("eth_blockNumber", [])  # answered at once; its connection is kept
